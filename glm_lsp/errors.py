@@ -39,10 +39,11 @@ class GlmError(Exception):
 class SettingsError(GlmError):
     """A setting has a value glm-lsp cannot use."""
 
-    def __init__(self, message: str, *, key: str = "", value: object = None) -> None:
+    def __init__(self, message: str, *, key: str = "", value: object = None, path: str = "") -> None:
         super().__init__(message)
-        self.key = key
+        self.key = key  # as users write it: completion.debounceMs
         self.value = value
+        self.path = path  # as the model names it: completion.debounce_ms
 
 
 class MissingApiKeyError(GlmError):

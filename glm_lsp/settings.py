@@ -292,11 +292,11 @@ def default_layers(
 ) -> list[Layer]:
     """The file and environment layers, in precedence order (lowest first)."""
     layers = [toml_layer(f"user config {user_config_path()}", user_config_path())]
-    if config_file is not None:
-        layers.append(toml_layer(f"config file {config_file}", config_file, required=True))
     if workspace_root is not None:
         project = workspace_root / ".glm-lsp.toml"
         layers.append(toml_layer(f"project config {project}", project))
+    if config_file is not None:  # named on the command line: above the files found by convention
+        layers.append(toml_layer(f"config file {config_file}", config_file, required=True))
     layers.append(env_layer())
     return layers
 
@@ -390,9 +390,9 @@ def _allowed(model: type[BaseModel], path: tuple[str, ...]) -> str:
     }
     base_type = info.annotation
     args = [a for a in getattr(base_type, "__args__", ()) if a is not type(None)]
-    if args:
-        base_type = args[0]
-    text = kind.get(base_type, "a list of strings" if "list" in ann_text else "a valid value")
+    if args and "list" not in ann_text:
+        base_type = args[0]  # Optional[X] → X
+    text = "a list of strings" if "list" in ann_text else kind.get(base_type, "a valid value")
     if path[-1] == "base_url":
         text = "an http:// or https:// URL"
     return text + (" " + " and ".join(bounds) if bounds else "")
@@ -403,13 +403,13 @@ def _settings_error(exc: ValidationError, merged: dict, origins: dict[str, str])
     path = tuple(str(p) for p in err["loc"] if isinstance(p, str))
     key = ".".join(path)
     value = err.get("input")
-    if hasattr(value, "get_secret_value"):
-        value = "***"
+    if path and path[-1] == "api_key":
+        value = "(hidden)"  # whatever was typed there may be a key
     origin = origins.get(key)
     where = f" (from {origin})" if origin else ""
     allowed = _allowed(Settings, path) or err["msg"]
     message = f"Invalid setting {display_key(key)} = {value!r}{where}: allowed is {allowed}."
-    return SettingsError(message, key=display_key(key), value=value)
+    return SettingsError(message, key=display_key(key), value=value, path=key)
 
 
 def load(
@@ -451,3 +451,79 @@ def require_api_key(settings: Settings) -> str:
         f"No API key for {settings.provider_label}: set {settings.key_variable()} "
         f"(or {GENERIC_KEY_VARIABLE}) in the environment the server runs in."
     )
+
+
+class LiveSettings:
+    """The server's settings: file and environment layers plus the editor's, kept valid.
+
+    `update` swaps one editor layer and re-resolves; a bad value leaves the last good
+    settings in place and returns the error for the user. At start, layers that do not
+    validate are dropped (newest first) so the server always has settings.
+    """
+
+    EDITOR_LAYERS = ("initializationOptions", "workspace/configuration")
+
+    def __init__(self, base: list[Layer], top: list[Layer] | None = None) -> None:
+        self._base = base
+        self._top = top or []  # command-line flags: above the editor's layers
+        self._editor: dict[str, Layer] = {}
+        self.current, self.startup_error = self._resolve_dropping_bad(base + self._top)
+        self.generation = 0  # bumped on every change, so caches know to rebuild
+
+    def _layers(self, editor: dict[str, Layer]) -> list[Layer]:
+        return self._base + [editor[name] for name in self.EDITOR_LAYERS if name in editor] + self._top
+
+    @staticmethod
+    def _resolve_dropping_bad(layers: list[Layer]) -> tuple[Resolved, SettingsError | None]:
+        first_error: SettingsError | None = None
+        layers = list(layers)
+        while True:
+            try:
+                return resolve(layers), first_error
+            except SettingsError as exc:
+                first_error = first_error or exc
+                if not layers:
+                    raise
+                layers.pop()
+
+    def update(self, name: str, values: Mapping[str, Any] | None) -> SettingsError | None:
+        """Apply the editor's layer; each bad key keeps its last good value, the rest applies."""
+        unknown: list[str] = []
+        new_values = _normalize(Settings, values or {}, "", unknown)
+        old_values = self._editor[name].values if name in self._editor else {}
+        first_error: SettingsError | None = None
+        for _ in range(32):  # one pass per bad key; settings have fewer keys than this
+            editor = dict(self._editor)
+            editor[name] = Layer(name, new_values)
+            try:
+                resolved = resolve(self._layers(editor))
+            except SettingsError as exc:
+                first_error = first_error or exc
+                if not exc.path or not _replace_path(new_values, exc.path, old_values):
+                    return first_error
+                continue
+            resolved.unknown_keys.extend(unknown)
+            self._editor, self.current = editor, resolved
+            self.generation += 1
+            return first_error
+        return first_error
+
+    @property
+    def settings(self) -> Settings:
+        return self.current.settings
+
+
+def _replace_path(values: dict, path: str, fallback: dict) -> bool:
+    """Put ``fallback``'s value at the dotted ``path`` into ``values`` (or drop it); False if absent."""
+    *parents, leaf = path.split(".")
+    target, source = values, fallback
+    for part in parents:
+        target = target.get(part) if isinstance(target, dict) else None
+        source = source.get(part) if isinstance(source, dict) else None
+    if not isinstance(target, dict) or leaf not in target:
+        return False
+    if isinstance(source, dict) and leaf in source:
+        target[leaf] = source[leaf]
+    else:
+        del target[leaf]
+    return True

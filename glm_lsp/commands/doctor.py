@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         resolved = load_settings(args)
     except GlmError as exc:
-        print(f"Settings: {exc}")
+        print(f"glm-lsp: {exc}", file=sys.stderr)
         return EXIT_ERROR
     settings = resolved.settings
     print("glm-lsp doctor\n\nSettings (origin in brackets):")
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         url = s.chat_url(settings)
         s.require_api_key(settings)
     except GlmError as exc:
-        print(f"\nFAIL: {exc}")
+        print(f"\nFAIL: {exc}", file=sys.stderr)
         return EXIT_ERROR
     print(f"\nLive check: POST {url} (model {s.wire_model(settings)}) …", flush=True)
     return asyncio.run(_ping(settings))
@@ -90,7 +90,7 @@ async def _ping(settings) -> int:
                 elif isinstance(event, Usage):
                     usage = event
     except GlmError as exc:
-        print(f"FAIL: {exc}")
+        print(f"FAIL: {exc}", file=sys.stderr)
         return EXIT_ERROR
     finally:
         await provider.aclose()

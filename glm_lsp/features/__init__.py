@@ -1,0 +1,1 @@
+"""Thin LSP handlers, one module per method family; each exposes `register(server)`."""

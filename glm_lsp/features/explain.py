@@ -1,0 +1,92 @@
+"""glm.explain: the selection (or the block around the cursor) explained, streamed under progress.
+
+The explanation streams as coalesced ``$/progress`` reports; reasoning never mixes
+into it; the command's result is the whole explanation. Cancel (the progress button,
+``glm.cancel`` or ``$/cancelRequest``) closes the upstream stream; upstream errors
+reach the user as one ``window/showMessage``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from lsprotocol import types
+
+from glm_lsp.context.scope import selected_code
+from glm_lsp.features.progress import StreamProgress
+from glm_lsp.state import Session
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_TOKENS = 8192  # reasoning included
+DEFAULT_TEMPERATURE = 0.7
+
+
+async def run(server, target) -> str | None:
+    from glm_lsp.errors import GlmError
+    from glm_lsp.prompts import explain as prompt
+    from glm_lsp.providers.events import ChatRequest, Finish, ReasoningDelta, TextDelta
+
+    state = server.state
+    settings = await state.settings()
+    doc = state.documents.get(target.uri)
+    code, first, last = selected_code(doc, target.range, state.encoding)
+    messages = prompt.messages(_path(target.uri, state.root), doc.language_id, code, first, last)
+    state.last_prompts[target.uri] = messages
+    request = ChatRequest(
+        messages=messages,
+        thinking=settings.thinking != "disabled",
+        max_tokens=settings.max_tokens or DEFAULT_MAX_TOKENS,
+        temperature=settings.temperature if settings.temperature is not None else DEFAULT_TEMPERATURE,
+        top_p=settings.top_p,
+        priority="action",
+    )
+    session = Session("explain", target.uri, task=asyncio.current_task())
+    state.start_session(session)
+    progress = StreamProgress(server, "GLM: Explain", session.cancel)
+    await progress.begin(f"Explaining lines {first + 1}-{last + 1}…")
+    log.info("explain %s lines %d-%d (%d chars)", target.uri, first + 1, last + 1, len(code))
+    text, thinking_shown = "", False
+    try:
+        async with state.provider(settings).stream(request) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    text += event.text
+                    progress.text(event.text)
+                elif isinstance(event, ReasoningDelta) and not thinking_shown and not text:
+                    thinking_shown = True
+                    progress.status("GLM-5.1 is thinking…")
+                elif isinstance(event, Finish) and event.reason == "length":
+                    _show(server, types.MessageType.Warning,
+                          "the explanation was cut at maxTokens; raise maxTokens for longer answers.")
+    except asyncio.CancelledError:
+        progress.end("Cancelled")
+        if session.cancelled_by_user:  # progress button or glm.cancel: answer normally
+            asyncio.current_task().uncancel()
+            return None
+        raise  # $/cancelRequest: pygls answers RequestCancelled
+    except GlmError as exc:
+        progress.end("Failed")
+        _show(server, types.MessageType.Error, str(exc))
+        return None
+    progress.end("Done")
+    return text
+
+
+def _show(server, kind: types.MessageType, message: str) -> None:
+    server.window_show_message(types.ShowMessageParams(type=kind, message=f"glm-lsp: {message}"))
+
+
+def _path(uri: str, root) -> str:
+    """Workspace-relative where possible: the model needs no home directory names."""
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return uri
+    path = Path(unquote(parsed.path))
+    if root is not None and path.is_relative_to(root):
+        return str(path.relative_to(root))
+    return path.name

@@ -1,0 +1,104 @@
+"""The language server: one pygls server object, created once, with thin feature handlers.
+
+Start-up is kept light: only pygls and lsprotocol are imported before ``initialize``
+is answered; settings (pydantic) and providers (httpx) load after ``initialized``.
+Nothing but protocol goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+
+from glm_lsp import __version__
+from glm_lsp.state import ServerState
+
+log = logging.getLogger(__name__)
+
+
+class GlmProtocol(LanguageServerProtocol):
+    """pygls' protocol, minus its document copies and with ``$/cancelRequest`` reaching commands.
+
+    pygls splits lines with ``str.splitlines`` and re-splits the whole file on every
+    change; our handlers (features/sync.py) maintain `ServerState.documents` instead.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.command_tasks: dict = {}  # request id → the task running that command
+
+    def _handle_cancel_notification(self, msg_id) -> None:
+        """pygls cancels only the outer future of executeCommand: cancel the command's task too."""
+        super()._handle_cancel_notification(msg_id)
+        task = self.command_tasks.pop(msg_id, None)
+        if task is not None:
+            task.cancel()
+
+    def _user(self, method: str, params):
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
+        yield from self._user(types.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
+        yield from self._user(types.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
+        yield from self._user(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+
+class GlmServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "glm-lsp",
+            __version__,
+            protocol_cls=GlmProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.state = ServerState()
+
+
+def create_server() -> GlmServer:
+    from glm_lsp.features import actions, commands, setup, sync
+
+    server = GlmServer()
+    for feature in (setup, sync, actions, commands):
+        feature.register(server)
+    return server
+
+
+def serve(args: argparse.Namespace) -> int:
+    _quiet_pygls(args.verbose)
+    server = create_server()
+    server.state.cli = {k: v for k, v in (("provider", args.provider), ("base_url", args.base_url), ("model", args.model)) if v}
+    server.state.config_file = args.config
+    if args.tcp:
+        log.warning("glm-lsp listening on %s:%s", args.host, args.port)
+        server.start_tcp(args.host, args.port)
+    else:
+        server.start_io()
+    return 0
+
+
+def _quiet_pygls(verbosity: int) -> None:
+    """pygls logs request params (file contents) on errors: keep it quiet unless asked."""
+    from glm_lsp.cli import log as glm_log
+
+    pygls_log = logging.getLogger("pygls")
+    pygls_log.propagate = False
+    if verbosity >= 2:
+        for handler in glm_log.handlers:
+            pygls_log.addHandler(handler)
+        pygls_log.setLevel(logging.DEBUG if verbosity >= 3 else logging.WARNING)
+    else:
+        pygls_log.addHandler(logging.NullHandler())
+        pygls_log.setLevel(logging.CRITICAL + 1)

@@ -1,0 +1,119 @@
+"""What the server knows between requests: documents, settings, the last place asked about, sessions.
+
+Plain data and small helpers only (no handlers). Heavy modules (pydantic, httpx) are
+imported on first use, after ``initialize`` has been answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from glm_lsp.context.documents import DocumentStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from glm_lsp.providers.client import Provider
+    from glm_lsp.settings import LiveSettings, Settings
+
+log = logging.getLogger(__name__)
+
+SETTINGS_WAIT_SECONDS = 10.0  # a client that never answers workspace/configuration must not block us
+
+Range = tuple[tuple[int, int], tuple[int, int]]  # ((line, character), (line, character)) in client units
+
+
+@dataclass
+class Place:
+    """Where the editor last asked about: a document and a range (client units)."""
+
+    uri: str
+    range: Range | None = None
+
+
+@dataclass
+class Session:
+    """One model request running for a command; cancellable from anywhere."""
+
+    kind: str
+    uri: str
+    task: asyncio.Task | None = None
+    cancelled_by_user: bool = False
+
+    def cancel(self) -> bool:
+        if self.task is None or self.task.done():
+            return False
+        self.cancelled_by_user = True
+        self.task.cancel()
+        return True
+
+
+@dataclass
+class ServerState:
+    documents: DocumentStore = field(default_factory=DocumentStore)
+    encoding: str = "utf-16"
+    root: Path | None = None
+    init_options: dict[str, Any] | None = None
+    cli: dict[str, Any] = field(default_factory=dict)  # settings given as command-line flags
+    config_file: str | None = None
+    live: LiveSettings | None = None
+    settings_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    last_place: Place | None = None
+    sessions: list[Session] = field(default_factory=list)
+    last_prompts: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    _provider: Provider | None = None
+    _provider_key: tuple | None = None
+    _retired: list[Provider] = field(default_factory=list)
+
+    async def settings(self) -> Settings:
+        """The current settings, waiting (bounded) for the editor's first answer."""
+        if not self.settings_ready.is_set():
+            try:
+                await asyncio.wait_for(self.settings_ready.wait(), SETTINGS_WAIT_SECONDS)
+            except TimeoutError:
+                log.warning("no settings from the editor after %s s; using what we have", SETTINGS_WAIT_SECONDS)
+        return self.ensure_live().settings
+
+    def ensure_live(self) -> LiveSettings:
+        """Settings from files, environment and flags (the editor's layers come on top)."""
+        if self.live is None:
+            from glm_lsp.settings import Layer, LiveSettings, default_layers
+
+            config = Path(self.config_file) if self.config_file else None
+            top = [Layer("command line", self.cli)] if self.cli else []
+            self.live = LiveSettings(default_layers(self.root, config), top)
+        return self.live
+
+    def provider(self, settings: Settings) -> Provider:
+        """One pooled provider client per effective connection settings."""
+        from glm_lsp.providers.client import Provider
+
+        key = (
+            settings.provider, settings.effective_base_url, settings.effective_model,
+            settings.api_key.get_secret_value() if settings.api_key else None,
+            settings.timeout_seconds, settings.connect_timeout_seconds,
+            settings.max_concurrent_requests, settings.max_retries,
+        )
+        if self._provider is None or key != self._provider_key:
+            if self._provider is not None:
+                self._retired.append(self._provider)  # in-flight streams may still use it
+            self._provider, self._provider_key = Provider(settings), key
+        return self._provider
+
+    async def aclose(self) -> None:
+        for provider in [*self._retired, *([self._provider] if self._provider else [])]:
+            await provider.aclose()
+        self._retired.clear()
+        self._provider = None
+
+    def start_session(self, session: Session) -> None:
+        self.sessions = [s for s in self.sessions if s.task is None or not s.task.done()]
+        self.sessions.append(session)
+
+    def latest_session(self, uri: str | None = None) -> Session | None:
+        for session in reversed(self.sessions):
+            if uri is None or session.uri == uri:
+                return session
+        return None
