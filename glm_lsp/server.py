@@ -68,10 +68,10 @@ class GlmServer(LanguageServer):
 
 
 def create_server() -> GlmServer:
-    from glm_lsp.features import actions, commands, setup, sync
+    from glm_lsp.features import actions, commands, hover, setup, sync
 
     server = GlmServer()
-    for feature in (setup, sync, actions, commands):
+    for feature in (setup, sync, actions, commands, hover):
         feature.register(server)
     return server
 

@@ -51,6 +51,19 @@ class Session:
 
 
 @dataclass
+class AiEdit:
+    """The last AI edit in a document: its region (followed through later edits) and what it replaced."""
+
+    tracker: Any  # an EditSession whose region holds the AI's lines; conflict = the user edited inside
+    replaced: list[str]
+
+
+def _diagnostic_key(diagnostics: list[dict]) -> tuple:
+    """Diagnostics by what they say, not where: a fix moves lines."""
+    return tuple(sorted((str(d.get("message")), str(d.get("source")), str(d.get("code"))) for d in diagnostics))
+
+
+@dataclass
 class ServerState:
     documents: DocumentStore = field(default_factory=DocumentStore)
     encoding: str = "utf-16"
@@ -58,11 +71,16 @@ class ServerState:
     init_options: dict[str, Any] | None = None
     cli: dict[str, Any] = field(default_factory=dict)  # settings given as command-line flags
     config_file: str | None = None
+    client_info: Any = None  # the client's name and version, from initialize
     live: LiveSettings | None = None
     settings_ready: asyncio.Event = field(default_factory=asyncio.Event)
     last_place: Place | None = None
     sessions: list[Session] = field(default_factory=list)
     last_prompts: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    edit_sessions: dict[str, Any] = field(default_factory=dict)  # uri → the running EditSession
+    ai_edits: dict[str, Any] = field(default_factory=dict)  # uri → AiEdit, the last finished one (revert)
+    fixes: dict[tuple, str] = field(default_factory=dict)  # (uri, diagnostics) → last fix's text
+    explanations: dict[str, list[Any]] = field(default_factory=dict)  # uri → Explanation (hover)
     _provider: Provider | None = None
     _provider_key: tuple | None = None
     _retired: list[Provider] = field(default_factory=list)
@@ -107,6 +125,22 @@ class ServerState:
             await provider.aclose()
         self._retired.clear()
         self._provider = None
+
+    def record_ai_edit(self, server, uri: str, region, replaced: list[str]) -> None:
+        """Remember the last AI edit of a document for glm.revert; it follows later edits."""
+        from glm_lsp.edits.region import Region
+        from glm_lsp.features.streaming import EditSession
+
+        tracker = EditSession(server, uri, Region(region.wanted(), region.start))
+        self.ai_edits[uri] = AiEdit(tracker, replaced)
+
+    def remember_fix(self, uri: str, diagnostics: list[dict] | None, new_text: str) -> None:
+        if diagnostics:
+            self.fixes[(uri, _diagnostic_key(diagnostics))] = new_text
+
+    def previous_fix(self, uri: str, diagnostics: list[dict] | None) -> str | None:
+        """The last fix for these same diagnostics, if they survived it ("Fix again")."""
+        return self.fixes.get((uri, _diagnostic_key(diagnostics))) if diagnostics else None
 
     def start_session(self, session: Session) -> None:
         self.sessions = [s for s in self.sessions if s.task is None or not s.task.done()]

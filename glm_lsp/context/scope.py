@@ -58,3 +58,66 @@ def selected_code(doc: Document, rng, encoding: str) -> tuple[str, int, int]:
     first, last = enclosing_block(doc, line)
     text = "".join(doc.line_with_ending(n) for n in range(first, last + 1))
     return text, first, last
+
+
+def target_lines(doc: Document, rng, encoding: str) -> tuple[int, int]:
+    """(first, last) lines an edit replaces: the selection's lines, or the enclosing scope.
+
+    A selection ending at column 0 of a line does not take that line. An empty range
+    takes the innermost function/class/statement found by tree-sitter, else the
+    indentation block.
+    """
+    if rng is not None:
+        (sl, sc), (el, ec) = sorted(rng)
+        sl, el = min(sl, doc.line_count - 1), min(el, doc.line_count - 1)
+        if (sl, sc) != (el, ec):
+            if ec == 0 and el > sl:
+                el -= 1
+            return sl, el
+        line, column = sl, sc
+    else:
+        line, column = 0, 0
+    from glm_lsp.context.documents import units_to_index
+    from glm_lsp.context.syntax import enclosing_scope
+
+    line = max(0, min(line, doc.line_count - 1))
+    found = enclosing_scope(doc.text, doc.language_id, line, units_to_index(doc.line(line), column, encoding), doc.uri)
+    if found is not None:
+        return found
+    return enclosing_block(doc, line)
+
+
+def newline_of(doc: Document, near: int) -> str:
+    """The line ending the file uses (looking at the line near the target first)."""
+    for n in [near, *range(min(doc.line_count, 200))]:
+        if n < doc.line_count:
+            line = doc.line_with_ending(n)
+            for ending in ("\r\n", "\n", "\r"):
+                if line.endswith(ending):
+                    return ending
+    return "\n"
+
+
+def indent_unit(doc: Document) -> str:
+    """The file's indentation unit: a tab, or the smallest step of leading spaces seen."""
+    tabs = spaces = 0
+    steps: dict[int, int] = {}
+    previous = 0
+    for n in range(min(doc.line_count, 500)):
+        line = doc.line(n)
+        if not line.strip():
+            continue
+        if line.startswith("\t"):
+            tabs += 1
+            continue
+        width = len(line) - len(line.lstrip(" "))
+        if width:
+            spaces += 1
+        if width > previous:
+            steps[width - previous] = steps.get(width - previous, 0) + 1
+        previous = width
+    if tabs > spaces:
+        return "\t"
+    if not steps:
+        return "    "
+    return " " * max(steps, key=lambda step: (steps[step], -step))

@@ -29,7 +29,7 @@ COMMANDS = (
     "glm.cancel",
     "glm.showPrompt",
 )
-NOT_YET = {"glm.fix", "glm.rewrite", "glm.docstring", "glm.tests", "glm.revert", "glm.usage"}
+NOT_YET = {"glm.usage"}
 
 
 class RequestFailed(JsonRpcException):
@@ -43,6 +43,7 @@ class Target:
     uri: str
     range: Range | None = None
     instruction: str | None = None
+    diagnostics: list[dict] | None = None  # sent by the Fix code action: only those in the range
 
 
 def register(server) -> None:
@@ -66,20 +67,33 @@ def _handler(name: str):
 async def run(server, name: str, args: list):
     state = server.state
     if name in NOT_YET:
-        raise RequestFailed(f"{name} is not available yet in glm-lsp {server.version}; glm.explain works now.")
+        raise RequestFailed(f"{name} is not available yet in glm-lsp {server.version}.")
     if name == "glm.cancel":
         return cancel(server, _optional_uri(name, args))
     if name == "glm.showPrompt":
         return show_prompt(server, _optional_uri(name, args))
+    if name == "glm.revert":
+        from glm_lsp.features import revert
+
+        return await revert.run(server, _optional_uri(name, args))
     target = parse_target(name, args, state)
     if target.uri not in state.documents:
         raise JsonRpcInvalidParams(
             f"{target.uri} is not open in the editor; glm-lsp only reads documents the editor "
             "has opened (open the file and try again)."
         )
-    from glm_lsp.features import explain
+    if name == "glm.explain":
+        from glm_lsp.features import explain
 
-    return await explain.run(server, target)
+        return await explain.run(server, target)
+    if name == "glm.tests":
+        from glm_lsp.features import tests_gen
+
+        return await tests_gen.run(server, target)
+    from glm_lsp.features import transform
+
+    kind = name.removeprefix("glm.")
+    return await transform.run(server, kind, target, instruction=target.instruction, diagnostics=target.diagnostics)
 
 
 def parse_target(name: str, args: list, state) -> Target:
@@ -99,7 +113,10 @@ def parse_target(name: str, args: list, state) -> Target:
     instruction = arg.get("instruction")
     if instruction is not None and not isinstance(instruction, str):
         raise JsonRpcInvalidParams(f"{name}: instruction must be a string; got {_short(instruction)}.")
-    return Target(arg["uri"], _parse_range(name, arg.get("range")), instruction)
+    diagnostics = arg.get("diagnostics")
+    if diagnostics is not None and not (isinstance(diagnostics, list) and all(isinstance(d, dict) for d in diagnostics)):
+        raise JsonRpcInvalidParams(f"{name}: diagnostics must be a list of LSP diagnostics; got {_short(diagnostics)}.")
+    return Target(arg["uri"], _parse_range(name, arg.get("range")), instruction, diagnostics)
 
 
 def _parse_range(name: str, value) -> Range | None:

@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from lsprotocol import types
 
 from glm_lsp.context.scope import selected_code
+from glm_lsp.features.explain_document import ExplainDocument
 from glm_lsp.features.progress import StreamProgress
 from glm_lsp.state import Session
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_TOKENS = 8192  # reasoning included
+
+
+@dataclass
+class Explanation:
+    """Shown on hover over the explained lines."""
+
+    first: int
+    last: int
+    text: str
 DEFAULT_TEMPERATURE = 0.7
 
 
@@ -46,6 +57,12 @@ async def run(server, target) -> str | None:
     state.start_session(session)
     progress = StreamProgress(server, "GLM: Explain", session.cancel)
     await progress.begin(f"Explaining lines {first + 1}-{last + 1}…")
+    document = ExplainDocument(server, _path(target.uri, state.root), first, last)
+    try:
+        await document.open()
+    except OSError as exc:  # no cache directory: progress and result still work
+        log.warning("cannot write the explanation file: %s", exc)
+        document = None
     log.info("explain %s lines %d-%d (%d chars)", target.uri, first + 1, last + 1, len(code))
     text, thinking_shown = "", False
     try:
@@ -54,6 +71,8 @@ async def run(server, target) -> str | None:
                 if isinstance(event, TextDelta):
                     text += event.text
                     progress.text(event.text)
+                    if document is not None:
+                        document.append(event.text)
                 elif isinstance(event, ReasoningDelta) and not thinking_shown and not text:
                     thinking_shown = True
                     progress.status("GLM-5.1 is thinking…")
@@ -70,6 +89,9 @@ async def run(server, target) -> str | None:
         progress.end("Failed")
         _show(server, types.MessageType.Error, str(exc))
         return None
+    if document is not None:
+        await document.close()
+    state.explanations.setdefault(target.uri, []).append(Explanation(first, last, text))
     progress.end("Done")
     return text
 

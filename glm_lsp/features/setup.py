@@ -28,6 +28,7 @@ def register(server) -> None:
         state.init_options = options if isinstance(options, dict) else None
         state.root = _root_path(params)
         state.encoding = str(server.workspace.position_encoding or "utf-16")
+        state.client_info = params.client_info
 
     @server.feature(types.INITIALIZED)
     async def initialized(params: types.InitializedParams) -> None:

@@ -22,10 +22,32 @@ def register(server) -> None:
                 changes.append((change.text, None))
             else:
                 changes.append((change.text, ((rng.start.line, rng.start.character), (rng.end.line, rng.end.character))))
-        if params.text_document.uri in state.documents:
-            state.documents.change(params.text_document.uri, params.text_document.version, changes, state.encoding)
+        uri = params.text_document.uri
+        if uri not in state.documents:
+            return
+        followers = _followers(state, uri)
+        old_lines = None
+        if followers and any(rng is None for _, rng in changes):
+            doc = state.documents.get(uri)  # a whole-document change: compare lines to place it
+            old_lines = [doc.line_with_ending(n) for n in range(doc.line_count)]
+        state.documents.change(uri, params.text_document.version, changes, state.encoding)
+        for follower in followers:
+            follower.on_change(changes, old_lines)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
-        state.documents.close(params.text_document.uri)
-        state.last_prompts.pop(params.text_document.uri, None)
+        uri = params.text_document.uri
+        state.documents.close(uri)
+        state.ai_edits.pop(uri, None)
+        state.explanations.pop(uri, None)
+        session = state.edit_sessions.get(uri)
+        if session is not None:
+            session.conflict = True  # the buffer is gone: stop writing into it
+
+
+def _followers(state, uri: str) -> list:
+    """Edit sessions and revert records that must follow this document's changes."""
+    found = [state.edit_sessions[uri]] if uri in state.edit_sessions else []
+    if uri in state.ai_edits:
+        found.append(state.ai_edits[uri].tracker)
+    return found

@@ -12,7 +12,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.clients import capabilities
+from tests.clients import PRESETS, capabilities
 
 TEST_KEY = "test-key-lsp-0123456789abcdef"
 SHUTDOWN_SECONDS = 5
@@ -69,6 +69,7 @@ def lsp(fake, workspace):
         client.init_result = await client.initialize_session(
             types.InitializeParams(
                 capabilities=capabilities(preset),
+                client_info=PRESETS[preset].client_info(),
                 initialization_options=options,
                 root_uri=workspace.as_uri(),
                 workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="project")],

@@ -1,0 +1,1 @@
+"""Edits: streamed model text → replacement text → versioned workspace edits, revert (no HTTP)."""
