@@ -48,10 +48,11 @@ def enclosing_block(doc: Document, line: int) -> tuple[int, int]:
 def selected_code(doc: Document, rng, encoding: str) -> tuple[str, int, int]:
     """The text to act on and its first/last line: the range, or the enclosing block if empty."""
     if rng is not None:
-        (sl, sc), (el, ec) = rng
+        (sl, sc), (el, ec) = sorted(rng)
         text = doc.get_range((sl, sc), (el, ec), encoding)
         if text.strip():
-            return text, min(sl, el), max(sl, el)
+            last = el - 1 if ec == 0 and el > sl else el  # a selection ending at column 0 stops before that line
+            return text, sl, min(last, doc.line_count - 1)
         line = sl
     else:
         line = 0

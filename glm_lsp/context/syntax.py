@@ -23,17 +23,24 @@ columns are UTF-8 bytes, converted here.
 What counts as a definition, per grammar, is a table of node types
 (:data:`_RULES`). Three refinements on top of "the innermost such node":
 
-* an anonymous function (arrow function, lambda, closure, ``func`` literal)
-  counts only when it is given a name, by a declaration, an assignment, an
-  object/table key or a class field; its scope is then the whole
-  declaration (``const f = () => {...};``);
+* an anonymous function (JavaScript arrow function, Java/C++ lambda, Rust
+  closure, Go ``func`` literal, Lua ``function ... end``) counts only when
+  it is given a name, by a declaration, an assignment, an object/table key
+  or a class field; its scope is then the whole declaration
+  (``const f = () => {...};``);
 * a definition's scope is widened to the nodes that wrap it: decorators
   (Python ``decorated_definition``), ``export``, ``template <...>``,
   ``typedef struct {...} T;``;
-* Rust ``#[...]`` attributes are siblings of their item in the tree but
-  belong to it, so the scope starts at the first of them.
+* Rust ``#[...]`` attributes and TypeScript method decorators are siblings
+  of their item in the tree but belong to it, so the scope starts at the
+  first of them, and a cursor on one of them means the item.
+
+A cursor on a line whose only code is unparsable (an ERROR node outside any
+definition) gets ``None``, so the caller falls back to indentation.
 
 Comments are never part of a scope (no grammar here puts them in the node).
+Python ``lambda`` is not a definition: it is an expression, and the
+statement or function around it is the more useful target.
 Module-like containers (Rust ``mod``, C++ ``namespace``, TypeScript
 ``namespace``) are not definitions: they usually span the whole file.
 """
@@ -265,10 +272,11 @@ def enclosing_scope(
     ``None`` when there is no grammar for the language, when the line is blank
     and outside any definition, or when the only thing there is unparsable.
     """
-    parser = _parser_for(language_id, uri)
+    grammar = grammar_name(language_id, uri)
+    parser = None if grammar is None else _parser(grammar)
     if parser is None:
         return None
-    rules = _RULES[grammar_name(language_id, uri)]  # type: ignore[index]
+    rules = _RULES[grammar]
     lines = _lsp_lines(text)
     if not 0 <= line < len(lines):
         return None
@@ -289,7 +297,7 @@ def enclosing_scope(
     if not leaf.is_named and len(path) > 1 and _is_block(path[-2], rules):
         # A stray token of a block, like the `;` after `struct S {...}`: it belongs to the code before it.
         before = leaf.prev_sibling
-        if before is not None and before.end_point[0] == line:
+        if before is not None and before.end_point[0] == line and before.end_point[1] > 0:
             path = _path_to(root, (line, before.end_point[1] - 1))
 
     found = _definition_in(path, rules)
@@ -300,18 +308,14 @@ def enclosing_scope(
 
 def has_syntax_errors(text: str, language_id: str, uri: str = "") -> bool | None:
     """True if ``text`` has ERROR or MISSING nodes; ``None`` when there is no grammar for it."""
-    parser = _parser_for(language_id, uri)
+    grammar = grammar_name(language_id, uri)
+    parser = None if grammar is None else _parser(grammar)
     if parser is None:
         return None
     return _parse(parser, "\n".join(_lsp_lines(text))).root_node.has_error
 
 
 # --------------------------------------------------------------------------- parsing
-
-
-def _parser_for(language_id: str, uri: str) -> Parser | None:
-    grammar = grammar_name(language_id, uri)
-    return None if grammar is None else _parser(grammar)
 
 
 @functools.cache

@@ -77,6 +77,11 @@ def _leading_ws(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
+def _space_run(line: str) -> int:
+    """How many spaces the line starts with."""
+    return len(line) - len(line.lstrip(" "))
+
+
 def _nonblank(lines: list[str]) -> list[str]:
     """The non-blank lines, stripped: what echo detection compares."""
     return [line.strip() for line in lines if line.strip()]
@@ -138,7 +143,9 @@ class _LineSplitter:
         self._skip_lf = False  # the last piece ended in "\r": a "\n" next belongs to it
 
     def feed(self, text: str) -> list[str]:
-        if self._skip_lf and text:
+        if not text:
+            return []
+        if self._skip_lf:
             self._skip_lf = False
             if text.startswith("\n"):
                 text = text[1:]
@@ -253,7 +260,7 @@ class _Code:
 
     def _flush_deferred(self) -> list[str]:
         deferred, self._deferred = self._deferred or [], None
-        runs = [len(_leading_ws(line)) - len(_leading_ws(line).lstrip(" ")) for line in deferred if line.strip()]
+        runs = [_space_run(line) for line in deferred if line.strip()]
         self._space_unit = min((n for n in runs if n), default=4)
         return [self._reindent(line) for line in deferred]
 
@@ -263,7 +270,7 @@ class _Code:
         ws = _leading_ws(line)
         rest = line[len(ws) :]
         if self._tabs:
-            spaces = len(ws) - len(ws.lstrip(" "))
+            spaces = _space_run(ws)
             unit = self._space_unit
             ws = "\t" * (spaces // unit) + " " * (spaces % unit) + ws[spaces:]
         else:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
-from glm_lsp.context.documents import index_to_units
-from glm_lsp.edits.region import LineEdit, Region, line_edits
+from glm_lsp.context.documents import index_to_units, split_lines
+from glm_lsp.edits.region import LineEdit, Region, as_lines, line_edits
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class EditSession:
                 if not edits:
                     self.region.length = len(wanted)
                     return
-                pending = _Pending(doc.version, self.region.start, wanted, doc.line_count + len(wanted) - len(current))
+                pending = _Pending(doc.version, self.region.start, wanted, _line_count_after(doc, self.region, wanted))
                 self._pending = pending
                 self._changed.clear()
                 applied = await self._send(doc, edits)
@@ -200,6 +200,19 @@ class EditSession:
         if not result.applied:
             log.info("applyEdit not applied (%s)", result.failure_reason)
         return bool(result.applied)
+
+
+def _line_count_after(doc, region: Region, wanted: list[str]) -> int:
+    """The document's line count once the region holds ``wanted``.
+
+    Only the document's last line lacks a terminator, so a region that ends before it
+    keeps the lines after it as they are; one that ends the document decides whether
+    a final empty line follows.
+    """
+    text = "".join(wanted)
+    if region.end < doc.line_count:
+        return region.start + len(as_lines(text)) + doc.line_count - region.end
+    return region.start + len(split_lines(text))
 
 
 def _lsp_range(doc, edit: LineEdit, encoding: str) -> types.Range:

@@ -51,7 +51,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Mapping, Sequence, Union
+from typing import Any, Callable, Literal, Sequence, Union
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
@@ -237,18 +237,28 @@ def _range(start: tuple[int, int], end: tuple[int, int]) -> types.Range:
 def ranged_changes(text: str, splices: Sequence[Splice], encoding: str) -> list[types.TextDocumentContentChangePartial]:
     """One ranged content change per splice, each valid on the text left by the previous ones.
 
-    The splices must be bottom-up (as :func:`resolve_edits` returns them): the
-    text before each splice is then unchanged, so its positions are read from
-    ``text`` once.
+    The splices must be bottom-up (as :func:`resolve_edits` returns them), so the
+    text before each splice is still the original text.  One case has no
+    position: a splice ending right after a ``\\r`` when the splice applied just
+    before it (which starts there) put a ``\\n`` next to that ``\\r`` — the two
+    breaks merged into one ``\\r\\n``.  Such touching splices are sent as one
+    change covering both.
     """
-    index = LineIndex(text)
-    return [
-        types.TextDocumentContentChangePartial(
-            range=_range(index.position_at(s.start, encoding), index.position_at(s.end, encoding)),
-            text=s.new_text,
-        )
-        for s in splices
-    ]
+    groups: list[tuple[Splice, str]] = []  # (splice, text it applies to), in application order
+    current = text
+    for splice in splices:
+        end = splice.end
+        if groups and 0 < end < len(current) and current[end - 1] == "\r" and current[end] == "\n":
+            previous, current = groups.pop()  # previous.start == end: the offsets came from valid positions
+            splice = Splice(splice.start, previous.end, splice.new_text + previous.new_text, splice.index)
+        groups.append((splice, current))
+        current = current[: splice.start] + splice.new_text + current[splice.end :]
+    changes = []
+    for splice, before in groups:
+        index = LineIndex(before)
+        start, end = index.position_at(splice.start, encoding), index.position_at(splice.end, encoding)
+        changes.append(types.TextDocumentContentChangePartial(range=_range(start, end), text=splice.new_text))
+    return changes
 
 
 def replay_changes(text: str, changes: Sequence[ContentChange], encoding: str) -> str:
@@ -270,10 +280,8 @@ def echo_changes(before: str, after: str, splices: Sequence[Splice], encoding: s
     """The content changes of the didChange that reports ``splices`` (``before`` → ``after``).
 
     ``sync="full"`` gives one whole-document change.  ``"incremental"`` gives
-    :func:`ranged_changes`, unless replaying them would not give ``after`` —
-    possible only when an edit ends right after a ``\\r`` and the next edit
-    inserts a ``\\n`` there, which merges the two breaks into a ``\\r\\n`` and
-    leaves no position between them — and then the whole document.
+    :func:`ranged_changes` — and, as a safety net that should never fire, the
+    whole document if replaying them would not give ``after``.
     """
     if sync == "full":
         return [types.TextDocumentContentChangeWholeDocument(text=after)]
@@ -554,6 +562,8 @@ class Editor:
         self.echo_delay = echo_delay
         self.applied: list[Applied] = []
         self.on_apply: Callable[[Applied], None] | None = None
+        #: called when an applyEdit arrives, before it is applied: a keystroke typed here crosses the edit
+        self.before_apply: Callable[[types.ApplyWorkspaceEditParams], None] | None = None
         self.refuse_next = 0
         self.message_request_answer: str | None = None
         self.message_requests: list[types.ShowMessageRequestParams] = []
@@ -647,6 +657,11 @@ class Editor:
     # -- server requests -----------------------------------------------------
     def _handle_apply_edit(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         self._last_apply = time.monotonic()
+        if self.before_apply is not None:
+            try:
+                self.before_apply(params)
+            except Exception as exc:
+                self.errors.append(exc)
         try:
             if self.refuse_next > 0:
                 self.refuse_next -= 1

@@ -29,7 +29,7 @@ from tests.lsp.editor import (
     unit_width,
     version_ok,
 )
-from tests.unit.test_documents import ref_apply, ref_content, ref_lines, ref_offset
+from tests.unit.test_documents import ref_apply, ref_content, ref_lines, ref_offset, ref_width
 
 ENCODINGS = ("utf-8", "utf-16", "utf-32")
 ALPHABET = ["a", "b", " ", "é", "中", "😀", "\n", "\r", "\r\n", "\x0c", "\u2028", "\x85", "\t"]
@@ -63,14 +63,12 @@ def wedit(*document_changes) -> types.WorkspaceEdit:
 
 def ref_position(text: str, offset: int, encoding: str) -> tuple[int, int]:
     """Scan from the start: the position of a code-point offset that is not inside a line break."""
-    line, units, i = 0, 0, 0
-    for raw in ref_lines(text):
+    start = 0
+    for line, raw in enumerate(ref_lines(text)):
         content = ref_content(raw)
-        if offset <= i + len(content):
-            return line, sum(len(ch.encode({"utf-8": "utf-8", "utf-16": "utf-16-le", "utf-32": "utf-32-le"}[encoding]))
-                             // {"utf-8": 1, "utf-16": 2, "utf-32": 4}[encoding] for ch in content[: offset - i])
-        i += len(raw)
-        line += 1
+        if offset <= start + len(content):
+            return line, sum(ref_width(ch, encoding) for ch in content[: offset - start])
+        start += len(raw)
     raise AssertionError("offset inside a line break")
 
 
@@ -279,12 +277,9 @@ def test_incremental_changes_replay_to_the_applied_result(text, seed, encoding, 
     changes = echo_changes(text, after, splices, encoding, "incremental")
     assert ref_replay(text, changes, encoding) == after
     assert replay_changes(text, changes, encoding) == after
-    ranged = ranged_changes(text, splices, encoding)
-    if ref_replay(text, ranged, encoding) == after:
-        assert changes == ranged  # ranged whenever ranged replays right
-    else:  # only a \r left before an inserted \n can do this
-        assert len(changes) == 1 and not hasattr(changes[0], "range")
-        assert "\r\n" in after
+    assert all(hasattr(c, "range") for c in changes)  # always ranged: never the whole-document safety net
+    assert changes == ranged_changes(text, splices, encoding)
+    assert len(changes) <= len(splices)
     full = echo_changes(text, after, splices, encoding, "full")
     assert len(full) == 1 and full[0].text == after and not hasattr(full[0], "range")
 
@@ -303,21 +298,33 @@ def test_incremental_changes_are_bottom_up_with_exact_ranges():
     assert ref_replay(text, changes, "utf-16") == after == "aEb!\nQ\n"
 
 
-def test_echo_falls_back_to_the_whole_document_when_a_crlf_merges_between_edits():
+def test_echo_merges_edits_whose_boundary_a_crlf_swallows():
+    # X before the \r, then \n after it: the \r and \n merge but X's range ends before the \r
     text = "a\rb"
-    edits = [ins((0, 1), "X"), ins((1, 0), "\n")]  # X before the \r, then \n after it
+    edits = [ins((0, 1), "X"), ins((1, 0), "\n")]
     splices = resolve_edits(text, edits, "utf-16")
     after = apply_splices(text, splices)
     assert after == "aX\r\nb" == ref_apply_all(text, edits, "utf-16")
     changes = echo_changes(text, after, splices, "utf-16", "incremental")
+    assert [(rng_of(c), c.text) for c in changes] == [(((1, 0), (1, 0)), "\n"), (((0, 1), (0, 1)), "X")]
     assert ref_replay(text, changes, "utf-16") == after
-    text = "a\rb"
-    edits = [edit((0, 0), (1, 0), "Y\r"), ins((1, 0), "\n")]  # ends right after the \r, then \n there
+    # an edit ending right after the \r, then a \n inserted there: no position lies between \r and \n,
+    # so the two edits go out as one change
+    edits = [edit((0, 0), (1, 0), "Y\r"), ins((1, 0), "\n")]
     splices = resolve_edits(text, edits, "utf-16")
     after = apply_splices(text, splices)
     changes = echo_changes(text, after, splices, "utf-16", "incremental")
-    assert after == "Y\r\nb" and ref_replay(text, changes, "utf-16") == after
-    assert len(changes) == 1 and not hasattr(changes[0], "range")
+    assert after == "Y\r\nb"
+    assert [(rng_of(c), c.text) for c in changes] == [(((0, 0), (1, 0)), "Y\r\n")]
+    assert ref_replay(text, changes, "utf-16") == after
+    # the same with a deletion that brings a \n next to the \r
+    text = "a\rZ\nb"
+    edits = [edit((0, 0), (1, 0), "Q\r"), edit((1, 0), (1, 1), "")]
+    splices = resolve_edits(text, edits, "utf-16")
+    after = apply_splices(text, splices)
+    changes = echo_changes(text, after, splices, "utf-16", "incremental")
+    assert after == "Q\r\nb" == ref_replay(text, changes, "utf-16")
+    assert len(changes) == 1
 
 
 # --------------------------------------------------------------------------- version decisions
