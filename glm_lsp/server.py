@@ -68,10 +68,10 @@ class GlmServer(LanguageServer):
 
 
 def create_server() -> GlmServer:
-    from glm_lsp.features import actions, commands, hover, setup, sync
+    from glm_lsp.features import actions, commands, completion, hover, setup, sync
 
     server = GlmServer()
-    for feature in (setup, sync, actions, commands, hover):
+    for feature in (setup, sync, actions, commands, hover, completion):
         feature.register(server)
     return server
 

@@ -77,10 +77,78 @@ class ServerState:
     last_place: Place | None = None
     sessions: list[Session] = field(default_factory=list)
     last_prompts: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    last_contexts: dict[str, Any] = field(default_factory=dict)  # uri → the Context of the last prompt
     edit_sessions: dict[str, Any] = field(default_factory=dict)  # uri → the running EditSession
     ai_edits: dict[str, Any] = field(default_factory=dict)  # uri → AiEdit, the last finished one (revert)
     fixes: dict[tuple, str] = field(default_factory=dict)  # (uri, diagnostics) → last fix's text
     explanations: dict[str, list[Any]] = field(default_factory=dict)  # uri → Explanation (hover)
+    completion: Any = None  # the CompletionEngine, made by features/completion.register
+    limit_notified: bool = False
+    failures_shown: set[str] = field(default_factory=set)  # kinds of completion failure already shown
+    _usage: Any = None
+
+    @property
+    def usage(self):
+        """The usage book (tokens per request, session and day), opened on first use."""
+        if self._usage is None:
+            from glm_lsp.usage import UsageBook
+
+            self._usage = UsageBook.default()
+        return self._usage
+
+    _context: Any = None
+
+    @property
+    def context(self):
+        """The context layer (ranked snippets, privacy, token estimates), made on first use."""
+        if self._context is None:
+            from glm_lsp.context.builder import ContextBuilder
+
+            self._context = ContextBuilder()
+        return self._context
+
+    def build_context(self, doc, query: str, budget: int, settings, *, with_recent: bool = False):
+        return self.context.build(self.documents, doc, query, budget, self.root, settings, with_recent=with_recent)
+
+    def remember_prompt(self, uri: str, messages, context=None) -> None:
+        """What was last sent for a document (glm.showPrompt), with the snippets chosen and why."""
+        self.last_prompts[uri] = messages
+        self.last_contexts[uri] = context
+
+    def record_usage(self, usage, feature: str, messages) -> None:
+        self.usage.record(usage, feature)
+        self.context.tokens.observe("".join(m["content"] for m in messages), usage.prompt_tokens)
+
+    def check_allowed(self, uri: str, settings) -> None:
+        """A command's own target must not be an excluded file: say so instead of sending it."""
+        from glm_lsp.errors import GlmError
+
+        reason = self.context.excluded(uri, self.root, settings)
+        if reason:
+            raise GlmError(f"glm-lsp will not send this file to the model: it {reason} "
+                           "(context.exclude or .gitignore). Change those settings if it should be sent.")
+
+    def estimate_usage(self, messages: list[dict[str, str]], answer: str):
+        """Usage when the stream was closed before the provider reported it."""
+        from glm_lsp.providers.events import Usage
+
+        prompt = sum(len(m["content"]) for m in messages) // 4
+        completion = max(1, len(answer) // 4)
+        return Usage(prompt, completion, prompt + completion)
+
+    def report_completion_failure(self, server, error) -> None:
+        """Persistent failures (no key, 401, quota, bad settings) are shown once; others logged."""
+        from lsprotocol import types
+
+        from glm_lsp.errors import AuthenticationError, MissingApiKeyError, QuotaExceededError, SettingsError
+
+        kind = type(error).__name__
+        log.info("completion failed: %s", error)
+        persistent = (AuthenticationError, MissingApiKeyError, QuotaExceededError, SettingsError)
+        if isinstance(error, persistent) and kind not in self.failures_shown:
+            self.failures_shown.add(kind)
+            server.window_show_message(types.ShowMessageParams(
+                type=types.MessageType.Error, message=f"glm-lsp: completions are failing: {error}"))
     _provider: Provider | None = None
     _provider_key: tuple | None = None
     _retired: list[Provider] = field(default_factory=list)

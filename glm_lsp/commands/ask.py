@@ -20,17 +20,34 @@ def run(args: argparse.Namespace) -> int:
     if not question.strip():
         print("glm-lsp: the prompt is empty: pass a question, or - and pipe it in.", file=sys.stderr)
         return EXIT_ERROR
-    files = []
-    for name in args.file:
-        try:
-            files.append((name, Path(name).read_text(encoding="utf-8", errors="replace")))
-        except OSError as exc:
-            print(f"glm-lsp: cannot read --file {name}: {exc.strerror}", file=sys.stderr)
-            return EXIT_ERROR
     resolved = load_settings(args)
     for key in resolved.unknown_keys:
         print(f"glm-lsp: ignoring unknown setting {key}", file=sys.stderr)
+    files = _read_files(args.file, resolved.settings)
+    if files is None:
+        return EXIT_ERROR
     return asyncio.run(_ask(resolved.settings, question, files, args.show_thinking))
+
+
+def _read_files(names: list[str], settings) -> list[tuple[str, str]] | None:
+    """--file contents through the same privacy rules as the server: excluded files refused, secrets redacted."""
+    from glm_lsp.context.privacy import Privacy
+
+    key = settings.api_key.get_secret_value() if settings.api_key else ""
+    privacy = Privacy(Path.cwd(), list(settings.context.exclude), [key] if key else [])
+    files = []
+    for name in names:
+        reason = privacy.excluded(Path(name).resolve())
+        if reason:
+            print(f"glm-lsp: not sending --file {name}: it {reason} (context.exclude or .gitignore).", file=sys.stderr)
+            return None
+        try:
+            text = Path(name).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            print(f"glm-lsp: cannot read --file {name}: {exc.strerror}", file=sys.stderr)
+            return None
+        files.append((name, privacy.redact(text)))
+    return files
 
 
 async def _ask(settings, question: str, files: list[tuple[str, str]], show_thinking: bool) -> int:

@@ -51,7 +51,7 @@ def selected_code(doc: Document, rng, encoding: str) -> tuple[str, int, int]:
         (sl, sc), (el, ec) = sorted(rng)
         text = doc.get_range((sl, sc), (el, ec), encoding)
         if text.strip():
-            last = el - 1 if ec == 0 and el > sl else el  # a selection ending at column 0 stops before that line
+            last = el - 1 if ec == 0 and sl < el < doc.line_count else el  # column 0: stops before that line
             return text, sl, min(last, doc.line_count - 1)
         line = sl
     else:
@@ -70,11 +70,10 @@ def target_lines(doc: Document, rng, encoding: str) -> tuple[int, int]:
     """
     if rng is not None:
         (sl, sc), (el, ec) = sorted(rng)
-        sl, el = min(sl, doc.line_count - 1), min(el, doc.line_count - 1)
         if (sl, sc) != (el, ec):
-            if ec == 0 and el > sl:
-                el -= 1
-            return sl, el
+            if ec == 0 and sl < el < doc.line_count:
+                el -= 1  # a selection ending at column 0 of a line does not take that line
+            return min(sl, doc.line_count - 1), min(el, doc.line_count - 1)
         line, column = sl, sc
     else:
         line, column = 0, 0

@@ -29,7 +29,7 @@ COMMANDS = (
     "glm.cancel",
     "glm.showPrompt",
 )
-NOT_YET = {"glm.usage"}
+NOT_YET: set[str] = set()
 
 
 class RequestFailed(JsonRpcException):
@@ -65,9 +65,22 @@ def _handler(name: str):
 
 
 async def run(server, name: str, args: list):
+    """Dispatch; a refusal with a reason (an excluded file, no instruction…) is shown, not thrown."""
+    from glm_lsp.errors import GlmError
+
+    try:
+        return await _dispatch(server, name, args)
+    except GlmError as exc:
+        server.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=f"glm-lsp: {exc}"))
+        return None
+
+
+async def _dispatch(server, name: str, args: list):
     state = server.state
     if name in NOT_YET:
         raise RequestFailed(f"{name} is not available yet in glm-lsp {server.version}.")
+    if name == "glm.usage":
+        return server.state.usage.summary()
     if name == "glm.cancel":
         return cancel(server, _optional_uri(name, args))
     if name == "glm.showPrompt":
@@ -171,4 +184,10 @@ def show_prompt(server, uri: str | None):
             )
         )
         return None
-    return {"uri": uri, "messages": prompts[uri]}
+    context = server.state.last_contexts.get(uri)
+    return {
+        "uri": uri,
+        "snippets": context.report() if context else [],
+        "excluded": context.excluded if context else [],
+        "messages": prompts[uri],
+    }

@@ -37,14 +37,17 @@ DEFAULT_TEMPERATURE = 0.7
 async def run(server, target) -> str | None:
     from glm_lsp.errors import GlmError
     from glm_lsp.prompts import explain as prompt
-    from glm_lsp.providers.events import ChatRequest, Finish, ReasoningDelta, TextDelta
+    from glm_lsp.providers.events import ChatRequest, Finish, ReasoningDelta, TextDelta, Usage
 
     state = server.state
     settings = await state.settings()
     doc = state.documents.get(target.uri)
+    state.check_allowed(target.uri, settings)
     code, first, last = selected_code(doc, target.range, state.encoding)
-    messages = prompt.messages(_path(target.uri, state.root), doc.language_id, code, first, last)
-    state.last_prompts[target.uri] = messages
+    snippets = state.build_context(doc, code, settings.context.max_tokens, settings)
+    code = state.context.redact(code, state.root, settings)
+    messages = prompt.messages(_path(target.uri, state.root), doc.language_id, code, first, last, snippets.render())
+    state.remember_prompt(target.uri, messages, snippets)
     request = ChatRequest(
         messages=messages,
         thinking=settings.thinking != "disabled",
@@ -76,6 +79,8 @@ async def run(server, target) -> str | None:
                 elif isinstance(event, ReasoningDelta) and not thinking_shown and not text:
                     thinking_shown = True
                     progress.status("GLM-5.1 is thinking…")
+                elif isinstance(event, Usage):
+                    state.record_usage(event, "explain", messages)
                 elif isinstance(event, Finish) and event.reason == "length":
                     _show(server, types.MessageType.Warning,
                           "the explanation was cut at maxTokens; raise maxTokens for longer answers.")

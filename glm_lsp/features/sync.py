@@ -33,6 +33,11 @@ def register(server) -> None:
         state.documents.change(uri, params.text_document.version, changes, state.encoding)
         for follower in followers:
             follower.on_change(changes, old_lines)
+        if uri not in state.edit_sessions:  # the user's own typing (not our streamed edits)
+            if state.completion is not None:
+                state.completion.keystroke(uri)  # the typing rhythm sets the completion debounce
+            for text, rng in changes:
+                state.context.edited(uri, rng[0][0] if rng else 0, text)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
@@ -40,6 +45,10 @@ def register(server) -> None:
         state.documents.close(uri)
         state.ai_edits.pop(uri, None)
         state.explanations.pop(uri, None)
+        if state.completion is not None:
+            state.completion.forget(uri)
+        if state._context is not None:
+            state.context.forget(uri)
         session = state.edit_sessions.get(uri)
         if session is not None:
             session.conflict = True  # the buffer is gone: stop writing into it

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 
 from lsprotocol import types
 
@@ -29,31 +28,20 @@ DEFAULT_TEMPERATURE = 0.6
 TITLES = {"fix": "GLM: Fix", "rewrite": "GLM: Rewrite", "docstring": "GLM: Add docstring"}
 
 
-@dataclass
-class Outcome:
-    uri: str
-    first_line: int
-    old_text: str
-    new_text: str
-
-
 async def run(server, kind: str, target, *, instruction: str | None = None, diagnostics=None) -> dict | None:
-    from glm_lsp.errors import GlmError
-    from glm_lsp.providers.events import ChatRequest, Finish, ReasoningDelta, TextDelta
+    from glm_lsp.errors import ContextTooLongError, GlmError
 
     state = server.state
     settings = await state.settings()
     uri = target.uri
     doc = state.documents.get(uri)
+    state.check_allowed(uri, settings)
     first, last = scope.target_lines(doc, target.range, state.encoding)
     original = [doc.line_with_ending(n) for n in range(first, last + 1)]
     if kind == "rewrite" and not instruction:
         instruction = await _ask_instruction(server)
         if instruction is None:
             return None
-    task = _code_task(server, doc, first, last, diagnostics)
-    messages = _messages(server, kind, task, instruction, uri, diagnostics)
-    state.last_prompts[uri] = messages
 
     await _supersede(server, uri)
     region = Region(original, first)
@@ -61,66 +49,38 @@ async def run(server, kind: str, target, *, instruction: str | None = None, diag
     session = Session(kind, uri, task=asyncio.current_task())
     state.start_session(session)
     state.edit_sessions[uri] = edits
-    from glm_lsp.edits.extract import ExtractContext, StreamExtractor
-
-    extractor = StreamExtractor(_extract_context(doc, first, last, original))
     progress = StreamProgress(server, TITLES[kind], session.cancel)
     await progress.begin(f"Asking GLM-5.1 about lines {first + 1}-{last + 1}…")
-    request = ChatRequest(
-        messages=messages,
-        thinking=settings.thinking != "disabled",
-        max_tokens=settings.max_tokens or DEFAULT_MAX_TOKENS,
-        temperature=settings.temperature if settings.temperature is not None else DEFAULT_TEMPERATURE,
-        top_p=settings.top_p,
-        priority="action",
-    )
-    stream_edits = settings.edits.stream
-    written = 0
+    budget = settings.context.max_tokens
     try:
-        try:
-            async with state.provider(settings).stream(request) as events:
-                async for event in events:
-                    if edits.error is not None:
-                        raise edits.error
-                    if edits.conflict:
-                        raise UserEditedInside()
-                    if isinstance(event, TextDelta):
-                        lines = extractor.feed(event.text)
-                        if lines:
-                            written += len(lines)
-                            progress.status(f"Writing line {written}…")
-                            if stream_edits:
-                                region.add(lines)
-                                edits.kick()
-                    elif isinstance(event, ReasoningDelta) and written == 0:
-                        progress.status("GLM-5.1 is thinking…")
-                    elif isinstance(event, Finish) and event.reason == "length":
-                        raise GlmError("the answer was cut at maxTokens before the code was complete; "
-                                       "raise maxTokens or select less code.")
-            final = extractor.finish()
-            if not final.strip():
-                raise GlmError("GLM-5.1 answered without any code; nothing was changed. Try again or rephrase.")
-            await edits.settle()
-            if edits.error is not None:
-                raise edits.error
-            region.finish(as_lines(final))
-            await edits.flush()
-        except UserEditedInside:
-            await edits.settle()
-            progress.end("Stopped: you edited the code")
-            _show(server, types.MessageType.Warning,
-                  f"{TITLES[kind]} stopped because you edited inside the code being rewritten; your text was kept.")
-            return None
-        except BaseException as exc:
-            await _restore(edits)
-            progress.end("Cancelled" if isinstance(exc, asyncio.CancelledError) else "Failed, original restored")
-            raise
+        for attempt in range(2):
+            messages, unredact = _prepare(server, kind, doc, first, last, instruction, diagnostics, settings, budget)
+            try:
+                await _stream(server, kind, messages, unredact, doc, first, last, original, edits, progress, settings)
+                break
+            except ContextTooLongError:
+                await _restore(edits)  # discard partial output before the feature-level retry
+                if attempt == 1:
+                    raise
+                budget //= 2
+                progress.status("The prompt was too long; trying again with less context…")
+            except UserEditedInside:
+                await edits.settle()
+                progress.end("Stopped: you edited the code")
+                _show(server, types.MessageType.Warning,
+                      f"{TITLES[kind]} stopped because you edited inside the code being rewritten; your text was kept.")
+                return None
+            except BaseException as exc:
+                await _restore(edits)
+                progress.end("Cancelled" if isinstance(exc, asyncio.CancelledError) else "Failed, original restored")
+                raise
     except asyncio.CancelledError:
         if session.cancelled_by_user:
             asyncio.current_task().uncancel()
             return None
         raise
     except (GlmError, EditRefused) as exc:
+        progress.end("Failed, original restored")
         _show(server, types.MessageType.Error, f"{TITLES[kind]} failed: {exc} The original code was restored.")
         return None
     finally:
@@ -139,11 +99,79 @@ async def run(server, kind: str, target, *, instruction: str | None = None, diag
     return {"uri": uri, "firstLine": region.start, "lineCount": region.length}
 
 
+def _prepare(server, kind, doc, first, last, instruction, diagnostics, settings, budget):
+    """The messages for one attempt (context within ``budget``), and how to undo the redaction."""
+    from glm_lsp.context.builder import Unredactor
+    from glm_lsp.context.privacy import REDACTED
+
+    state = server.state
+    task = _code_task(server, doc, first, last, diagnostics)
+    snippets = state.build_context(doc, task.before[-2000:] + task.target + task.after[:1000], budget, settings)
+    redact = lambda text: state.context.redact(text, state.root, settings)  # noqa: E731
+    original_target = task.target
+    task.target, task.before, task.after = redact(task.target), redact(task.before), redact(task.after)
+    task.context = snippets.render()
+    messages = _messages(server, kind, task, instruction, doc.uri, diagnostics)
+    state.remember_prompt(doc.uri, messages, snippets)
+    return messages, Unredactor(original_target, task.target, REDACTED)
+
+
+async def _stream(server, kind, messages, unredact, doc, first, last, original, edits, progress, settings) -> None:
+    """One request: the model's lines streamed into the region, then the exact final text."""
+    from glm_lsp.edits.extract import StreamExtractor
+    from glm_lsp.errors import GlmError
+    from glm_lsp.providers.events import ChatRequest, Finish, ReasoningDelta, TextDelta, Usage
+
+    state = server.state
+    region = edits.region
+    extractor = StreamExtractor(_extract_context(doc, first, last, original))
+    request = ChatRequest(
+        messages=messages,
+        thinking=settings.thinking != "disabled",
+        max_tokens=settings.max_tokens or DEFAULT_MAX_TOKENS,
+        temperature=settings.temperature if settings.temperature is not None else DEFAULT_TEMPERATURE,
+        top_p=settings.top_p,
+        priority="action",
+    )
+    written = 0
+    async with state.provider(settings).stream(request) as events:
+        async for event in events:
+            if edits.error is not None:
+                raise edits.error
+            if edits.conflict:
+                raise UserEditedInside()
+            if isinstance(event, TextDelta):
+                lines = [unredact.apply(line) for line in extractor.feed(event.text)]
+                if lines:
+                    written += len(lines)
+                    progress.status(f"Writing line {written}…")
+                    if settings.edits.stream:
+                        region.add(lines)
+                        edits.kick()
+            elif isinstance(event, ReasoningDelta) and written == 0:
+                progress.status("GLM-5.1 is thinking…")
+            elif isinstance(event, Usage):
+                state.record_usage(event, kind, messages)
+            elif isinstance(event, Finish) and event.reason == "length":
+                raise GlmError("the answer was cut at maxTokens before the code was complete; "
+                               "raise maxTokens or select less code.")
+    final = extractor.finish()
+    if not final.strip():
+        raise GlmError("GLM-5.1 answered without any code; nothing was changed. Try again or rephrase.")
+    await edits.settle()
+    if edits.error is not None:
+        raise edits.error
+    unredact.reset()
+    region.finish(as_lines(unredact.apply(final)))
+    await edits.flush()
+
+
 async def _restore(edits: EditSession) -> None:
-    """Put the original back in one edit; never raise from here."""
+    """Put the original back in one edit; never over the user's own typing; never raise."""
     try:
         await asyncio.shield(edits.settle())
-        edits.conflict = False
+        if edits.conflict:
+            return  # the user typed inside: their text wins, even over the original
         edits.region.restore()
         await asyncio.shield(edits.flush())
     except Exception as exc:  # the editor may be gone; nothing more we can do

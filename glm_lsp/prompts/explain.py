@@ -13,9 +13,10 @@ SYSTEM = (
 )
 
 
-def messages(path: str, language: str, code: str, first_line: int, last_line: int) -> list[dict[str, str]]:
+def messages(path: str, language: str, code: str, first_line: int, last_line: int,
+             context: str = "") -> list[dict[str, str]]:
     fence = "````" if "```" in code else "```"
-    user = (
+    user = (context + "\n\n" if context else "") + (
         f"File: {path}\nLanguage: {language or 'unknown'}\n"
         f"Lines {first_line + 1}-{last_line + 1}:\n{fence}{language}\n{code.rstrip()}\n{fence}\n\n"
         "Explain this code."

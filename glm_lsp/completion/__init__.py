@@ -1,0 +1,1 @@
+"""Completion: turning a chat model's answer into a clean inline suggestion, fast."""

@@ -1,0 +1,228 @@
+"""Completion requests → at most one upstream stream per document, as few as possible.
+
+Cost and latency controls, in the order a request meets them:
+
+1. cache: a suggestion shown at this spot, or one the user is typing forward through
+   (the text typed since is the start of the suggestion), is served again for free;
+2. reuse: while a stream runs for this document and the user types the characters it
+   is suggesting, the new request waits for that stream instead of starting another;
+3. supersede: any older request of the document is answered at once (empty) and its
+   stream, if no longer useful, is closed;
+4. debounce: automatic requests wait a little (shorter when the user pauses, longer
+   while they type fast; ``completion.debounceMs`` overrides, 0 disables);
+5. the stream is read only until post-processing knows the suggestion is complete.
+
+No LSP here: the handlers in features/completion.py turn positions into a `Query`
+and the suggestion into items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+CACHE_SIZE = 64
+TAIL = 1000  # prefix characters compared to recognise a spot
+SUFFIX_HEAD = 200
+FAST_TYPING = 0.12  # seconds between keystrokes below which the user is "typing fast"
+DEBOUNCE_PAUSED, DEBOUNCE_TYPING = 0.04, 0.2
+
+
+@dataclass
+class Query:
+    uri: str
+    prefix: str  # all text before the cursor (after the selected completion item, if any)
+    suffix: str  # all text after the cursor
+    automatic: bool
+    messages: list[dict[str, str]]
+    context: object  # postprocess.CompletionContext
+    stop: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Stream:
+    """One upstream request and the suggestion it is producing."""
+
+    prefix: str
+    suffix_head: str
+    task: asyncio.Task | None = None
+    text: str = ""  # the suggestion so far
+    done: asyncio.Future | None = None
+    waiters: int = 0
+
+
+@dataclass
+class _Ticket:
+    superseded: asyncio.Future
+
+
+class CompletionEngine:
+    def __init__(self, run_upstream) -> None:
+        # run_upstream(query, on_text) -> final suggestion; streams and calls on_text(text_so_far)
+        self._run_upstream = run_upstream
+        self._cache: OrderedDict[tuple[str, int], tuple[str, str, str]] = OrderedDict()
+        self._streams: dict[str, _Stream] = {}
+        self._tickets: dict[str, _Ticket] = {}
+        self._keystrokes: dict[str, deque[float]] = {}
+        self.upstream_requests = 0  # for tests and benchmarks: streams actually started
+
+    # -- typing rhythm (from didChange) --------------------------------------------------
+
+    def keystroke(self, uri: str) -> None:
+        self._keystrokes.setdefault(uri, deque(maxlen=6)).append(time.monotonic())
+
+    def debounce_for(self, uri: str, setting_ms: int | None) -> float:
+        if setting_ms is not None:
+            return setting_ms / 1000
+        times = self._keystrokes.get(uri)
+        if not times or len(times) < 2:
+            return DEBOUNCE_PAUSED
+        gaps = sorted(b - a for a, b in zip(times, list(times)[1:]))
+        typing_fast = gaps[len(gaps) // 2] < FAST_TYPING and time.monotonic() - times[-1] < FAST_TYPING
+        return DEBOUNCE_TYPING if typing_fast else DEBOUNCE_PAUSED
+
+    # -- the request path ------------------------------------------------------------------
+
+    async def suggest(self, query: Query, debounce: float) -> str | None:
+        """The suggestion for this spot, or None (nothing, or superseded by a newer request)."""
+        cached = self._from_cache(query)
+        if cached is not None:
+            self._supersede(query.uri, keep=None)
+            return cached or None
+        ticket = _Ticket(asyncio.get_running_loop().create_future())
+        stream = self._reusable(query)
+        self._supersede(query.uri, keep=stream)
+        self._tickets[query.uri] = ticket
+        try:
+            if stream is None:
+                if query.automatic and debounce > 0:
+                    if await _first(ticket.superseded, asyncio.sleep(debounce)) is ticket.superseded:
+                        return None
+                stream = self._start(query)
+            return await self._await(stream, query, ticket)
+        finally:
+            if self._tickets.get(query.uri) is ticket:
+                del self._tickets[query.uri]
+
+    def _supersede(self, uri: str, keep: _Stream | None) -> None:
+        """Answer the document's older request now; close its stream unless it is being reused."""
+        old = self._tickets.pop(uri, None)
+        if old is not None and not old.superseded.done():
+            old.superseded.set_result(True)
+        stream = self._streams.get(uri)
+        if stream is not None and stream is not keep and stream.task is not None and not stream.task.done():
+            stream.task.cancel()
+
+    def _start(self, query: Query) -> _Stream:
+        loop = asyncio.get_running_loop()
+        stream = _Stream(query.prefix, query.suffix[:SUFFIX_HEAD], done=loop.create_future())
+        self._streams[query.uri] = stream
+        self.upstream_requests += 1
+
+        def on_text(text: str) -> None:
+            stream.text = text
+
+        async def run() -> None:
+            try:
+                final = await self._run_upstream(query, on_text)
+            except asyncio.CancelledError:
+                stream.done.set_result(None) if not stream.done.done() else None
+                raise
+            except Exception as exc:  # reported by run_upstream; the request just gets nothing
+                log.info("completion failed: %s", exc)
+                final = None
+            stream.text = final or ""
+            if not stream.done.done():
+                stream.done.set_result(final)
+            if final:
+                self._remember(query.uri, stream.prefix, stream.suffix_head, final)
+
+        stream.task = asyncio.create_task(run())
+        return stream
+
+    async def _await(self, stream: _Stream, query: Query, ticket: _Ticket) -> str | None:
+        stream.waiters += 1
+        try:
+            shielded = asyncio.shield(stream.done)  # a superseded waiter must not stop the stream
+            winner = await _first(ticket.superseded, shielded)
+            if winner is not ticket.superseded:
+                winner = stream.done
+        finally:
+            stream.waiters -= 1
+        if winner is ticket.superseded:
+            return None
+        final = stream.done.result()
+        typed = query.prefix[len(stream.prefix):]
+        if not final or not final.startswith(typed):
+            return None
+        return final[len(typed):] or None
+
+    def _reusable(self, query: Query) -> _Stream | None:
+        """The running stream of this document if the user typed what it is suggesting."""
+        stream = self._streams.get(query.uri)
+        if stream is None or stream.done is None or stream.done.done() and stream.done.result() is None:
+            return None
+        if stream.task is None or (stream.task.done() and stream.task.cancelled()):
+            return None
+        if not _extends(query.prefix, stream.prefix) or query.suffix[:SUFFIX_HEAD] != stream.suffix_head:
+            return None
+        typed = query.prefix[len(stream.prefix):]
+        if stream.text.startswith(typed):
+            return stream  # the user typed what the stream is suggesting (or nothing)
+        if stream.text and not stream.done.done() and typed.startswith(stream.text):
+            return stream  # typed past what has streamed so far, consistently
+        return None
+
+    # -- cache ------------------------------------------------------------------------------
+
+    def _remember(self, uri: str, prefix: str, suffix_head: str, suggestion: str) -> None:
+        key = (uri, len(prefix))
+        self._cache[key] = (prefix[-TAIL:], suffix_head, suggestion)
+        self._cache.move_to_end(key)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def _from_cache(self, query: Query) -> str | None:
+        """A remembered suggestion for this spot or one typed forward into; "" if it is used up."""
+        suffix_head = query.suffix[:SUFFIX_HEAD]
+        for (uri, length), (tail, head, suggestion) in reversed(self._cache.items()):
+            if uri != query.uri or length > len(query.prefix) or head != suffix_head:
+                continue
+            if query.prefix[max(0, length - len(tail)):length] != tail:
+                continue
+            typed = query.prefix[length:]
+            if suggestion.startswith(typed):
+                return suggestion[len(typed):]
+        return None
+
+    def forget(self, uri: str) -> None:
+        self._supersede(uri, keep=None)
+        self._streams.pop(uri, None)
+        self._keystrokes.pop(uri, None)
+        for key in [k for k in self._cache if k[0] == uri]:
+            del self._cache[key]
+
+
+def _extends(prefix: str, base: str) -> bool:
+    """``prefix`` is ``base`` plus typed text (compared on the tails, cheaply)."""
+    if len(prefix) < len(base):
+        return False
+    start = max(0, len(base) - TAIL)
+    return prefix[start:len(base)] == base[start:]
+
+
+async def _first(*aws):
+    """Wait for the first of several awaitables, cancel the others, return the one that finished."""
+    futures = [asyncio.ensure_future(a) for a in aws]
+    try:
+        done, _ = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for a, future in zip(aws, futures):
+            if future is not a and not future.done():
+                future.cancel()  # only what we wrapped here; the caller's futures stay theirs
+    return next(a for a, future in zip(aws, futures) if future in done)

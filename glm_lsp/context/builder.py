@@ -1,0 +1,252 @@
+"""What the model sees besides the target: ranked snippets from the open buffers, within a budget.
+
+Sources, each giving scored snippets with their path:
+- definitions the target uses: names defined in the current file (outside the target)
+  or in an open buffer the current file imports;
+- other open buffers: windows of lines ranked by identifier similarity to the code
+  around the target (neighbors.py), boosted for imported and recently edited files;
+- recent edits: what the user just changed in this session (helps completions).
+
+Privacy comes first: excluded and git-ignored files are never read, and every text
+that goes out (snippets, the current file) passes the redaction. The budget is filled
+by score; the chosen snippets are then ordered stably (by path and line), so an
+unchanged snippet keeps its place and text between requests and the provider's prompt
+cache hits; the volatile part (the cursor region) is put last by the prompts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from glm_lsp.context.documents import Document
+from glm_lsp.context.tokens import TokenEstimator
+
+IMPORT_BOOST = 2.0
+RECENT_BOOST = 1.3
+RECENT_SECONDS = 120.0
+MAX_DEFINITION_LINES = 40
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Snippet:
+    path: str
+    source: str  # "definition" | "open buffer" | "recent edits"
+    text: str
+    score: float
+    tokens: int
+    first_line: int = 0
+    reason: str = ""
+
+
+@dataclass
+class Context:
+    snippets: list[Snippet] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)  # files left out, with why (for showPrompt)
+
+    def render(self) -> str:
+        if not self.snippets:
+            return ""
+        parts = ["Related code from the workspace (for reference; do not repeat it):"]
+        for s in self.snippets:
+            where = f"{s.path}, line {s.first_line + 1}" if s.source != "recent edits" else "recent edits"
+            parts.append(f"--- {where} ({s.source})\n{s.text.rstrip()}")
+        return "\n\n".join(parts)
+
+    def report(self) -> list[dict]:
+        return [
+            {"path": s.path, "line": s.first_line + 1, "source": s.source, "score": round(s.score, 3),
+             "tokens": s.tokens, "why": s.reason}
+            for s in self.snippets
+        ]
+
+
+@dataclass
+class RecentEdit:
+    uri: str
+    line: int
+    text: str
+    at: float
+
+
+class ContextBuilder:
+    def __init__(self) -> None:
+        from glm_lsp.context.neighbors import NeighborIndex
+
+        self.index = NeighborIndex()
+        self.tokens = TokenEstimator()
+        self.recent: deque[RecentEdit] = deque(maxlen=20)
+        self._privacy = None
+        self._privacy_key: tuple | None = None
+
+    # -- privacy ---------------------------------------------------------------------------
+
+    def privacy(self, root: Path | None, settings):
+        from glm_lsp.context.privacy import Privacy
+
+        key_value = settings.api_key.get_secret_value() if settings.api_key else ""
+        key = (root, tuple(settings.context.exclude), key_value)
+        if self._privacy is None or key != self._privacy_key:
+            self._privacy = Privacy(root, list(settings.context.exclude), [key_value] if key_value else [])
+            self._privacy_key = key
+        return self._privacy
+
+    def excluded(self, uri: str, root: Path | None, settings) -> str | None:
+        path = uri_path(uri)
+        return self.privacy(root, settings).excluded(path) if path is not None else None
+
+    def redact(self, text: str, root: Path | None, settings) -> str:
+        return self.privacy(root, settings).redact(text)
+
+    # -- following the user --------------------------------------------------------------
+
+    def edited(self, uri: str, line: int, text: str) -> None:
+        if text.strip():
+            self.recent.append(RecentEdit(uri, line, text[:200], time.monotonic()))
+
+    def forget(self, uri: str) -> None:
+        self.index.forget(uri)
+
+    # -- building --------------------------------------------------------------------------
+
+    def build(self, documents, current: Document, query: str, budget: int, root: Path | None, settings,
+              *, with_recent: bool = False) -> Context:
+        """Snippets for a request about ``query`` (the code around the target) in ``current``."""
+        from glm_lsp.context.imports import defined_names, imported_paths, resolves_to
+
+        privacy = self.privacy(root, settings)
+        context = Context()
+        allowed: list[Document] = []
+        for doc in documents:
+            if doc.uri == current.uri:
+                continue
+            reason = self.excluded(doc.uri, root, settings)
+            if reason:
+                context.excluded.append(f"{relative(doc.uri, root)}: {reason}")
+                self.index.forget(doc.uri)
+                continue
+            allowed.append(doc)
+            self.index.update(doc)
+        references = imported_paths(current.text, current.language_id)
+        imported = {d.uri for d in allowed if any(resolves_to(r, current.uri, d.uri) for r in references)}
+        now = time.monotonic()
+        recent_uris = {e.uri for e in self.recent if now - e.at < RECENT_SECONDS}
+        boosts = {d.uri: (IMPORT_BOOST if d.uri in imported else 1.0) * (RECENT_BOOST if d.uri in recent_uris else 1.0)
+                  for d in allowed}
+
+        candidates: list[Snippet] = []
+        used = set(_IDENT.findall(query))
+        for doc in [current, *[d for d in allowed if d.uri in imported]]:
+            names = defined_names(doc.text, doc.language_id)
+            for name, line in names.items():
+                if name not in used or (doc is current and line_in(query, current, line)):
+                    continue
+                text = _definition(doc, line)
+                why = "defined in this file" if doc is current else "defined in a file this one imports"
+                candidates.append(self._snippet(doc, root, "definition", text, 3.0, line, f"{name}: {why}", privacy))
+        for scored in self.index.rank(query, exclude_uri=current.uri, boosts=boosts, limit=30):
+            window = scored.window
+            doc = next((d for d in allowed if d.uri == window.uri), None)
+            if doc is None:
+                continue
+            candidates.append(self._snippet(doc, root, "open buffer", window.text, scored.score,
+                                            window.first_line, scored.reason, privacy))
+        if with_recent:
+            edits = [e for e in self.recent if now - e.at < RECENT_SECONDS and not self.excluded(e.uri, root, settings)]
+            if edits:
+                text = "\n".join(f"{relative(e.uri, root)}:{e.line + 1}: {e.text.strip()}" for e in edits[-8:])
+                candidates.append(Snippet("", "recent edits", privacy.redact(text), 1.0, self.tokens.estimate(text),
+                                          0, "what you just changed"))
+        context.snippets = self._fill(candidates, budget)
+        return context
+
+    def _snippet(self, doc, root, source, text, score, line, reason, privacy) -> Snippet:
+        text = privacy.redact(text)
+        return Snippet(relative(doc.uri, root), source, text, score, self.tokens.estimate(text) + 8, line, reason)
+
+    def _fill(self, candidates: list[Snippet], budget: int) -> list[Snippet]:
+        """Best first into the budget, never the same lines twice; then a stable order."""
+        chosen: list[Snippet] = []
+        spent = 0
+        seen: set[tuple[str, int]] = set()
+        for snippet in sorted(candidates, key=lambda s: (-s.score, s.path, s.first_line)):
+            lines = {(snippet.path, snippet.first_line + i) for i in range(snippet.text.count("\n") + 1)}
+            if snippet.source != "recent edits" and lines & seen:
+                continue
+            if spent + snippet.tokens > budget:
+                continue
+            chosen.append(snippet)
+            spent += snippet.tokens
+            seen |= lines
+        order = {"definition": 0, "open buffer": 1, "recent edits": 2}
+        return sorted(chosen, key=lambda s: (order[s.source], s.path, s.first_line))
+
+
+def _definition(doc: Document, line: int) -> str:
+    from glm_lsp.context.scope import enclosing_block
+
+    first, last = enclosing_block(doc, line)
+    first = line
+    last = min(max(last, line), line + MAX_DEFINITION_LINES - 1)
+    return "".join(doc.line_with_ending(n) for n in range(first, last + 1))
+
+
+def line_in(query: str, doc: Document, line: int) -> bool:
+    """Is the definition on ``line`` part of the query text itself (the target)?"""
+    return 0 <= line < doc.line_count and doc.line(line).strip() != "" and doc.line(line) in query
+
+
+def uri_path(uri: str) -> Path | None:
+    parsed = urlparse(uri)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+def relative(uri: str, root: Path | None) -> str:
+    path = uri_path(uri)
+    if path is None:
+        return uri
+    if root is not None and path.is_relative_to(root):
+        return str(path.relative_to(root))
+    return path.name
+
+
+class Unredactor:
+    """Puts the user's own secrets back where the model kept the placeholders, in order.
+
+    The target of an edit is redacted before it is sent; without this, applying the
+    answer would write the placeholder over the user's secret. Call `apply` on the
+    streamed text piece by piece (or once on the whole answer).
+    """
+
+    def __init__(self, original: str, redacted: str, placeholder: str) -> None:
+        self.placeholder = placeholder
+        self.secrets: list[str] = []
+        if original != redacted:
+            matcher = difflib.SequenceMatcher(None, original, redacted, autojunk=False)
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+                if tag != "equal":
+                    self.secrets.extend([original[i1:i2]] * redacted[j1:j2].count(placeholder))
+        self._used = 0
+
+    def reset(self) -> None:
+        self._used = 0
+
+    def apply(self, text: str) -> str:
+        if self.placeholder not in text or not self.secrets:
+            return text
+        pieces = text.split(self.placeholder)
+        out = [pieces[0]]
+        for piece in pieces[1:]:
+            if self._used < len(self.secrets):
+                out.append(self.secrets[self._used])
+                self._used += 1
+            else:
+                out.append(self.placeholder)
+            out.append(piece)
+        return "".join(out)

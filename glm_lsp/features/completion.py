@@ -1,0 +1,227 @@
+"""textDocument/inlineCompletion (LSP 3.18) and textDocument/completion: GLM-5.1 suggestions.
+
+Inline completion answers one ``InlineCompletionItem`` at the cursor (or extending the
+item selected in an open suggest widget). Clients without inline completion (Helix)
+get, per ``completion.items``, one completion item: labelled with the suggestion's
+first line, the whole suggestion as its text edit and as markdown documentation,
+``isIncomplete`` so the client asks again as typing goes on. Both share one engine
+(debounce, supersede, reuse, cache): Helix sends its automatic popups as Invoked, so
+completion items are always treated as automatic.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from glm_lsp.context.documents import index_to_units, units_to_index
+from glm_lsp.state import Place
+
+log = logging.getLogger(__name__)
+
+PREFIX_LINES = 120  # lines of the current file before the cursor sent with a completion
+COMPLETION_CONTEXT_TOKENS = 1024  # snippets from other buffers: small, completions must be cheap
+CONTEXT_QUERY_CHARS = 1500  # the code before the cursor that snippets are ranked against
+SUFFIX_LINES = 40
+DEFAULT_TEMPERATURE = 0.2
+_WORD = re.compile(r"[A-Za-z0-9_$]+$")
+
+
+def register(server) -> None:
+    from glm_lsp.completion.engine import CompletionEngine
+
+    state = server.state
+    state.completion = CompletionEngine(lambda query, on_text: run_upstream(server, query, on_text))
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
+        automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
+        selected = params.context.selected_completion_info
+        found = await _suggest(server, params.text_document.uri, params.position, automatic, selected)
+        if found is None:
+            return types.InlineCompletionList(items=[])
+        suggestion, _word = found
+        if selected is not None:
+            return types.InlineCompletionList(items=[
+                types.InlineCompletionItem(insert_text=selected.text + suggestion, range=selected.range)
+            ])
+        here = types.Range(start=params.position, end=params.position)
+        return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=suggestion, range=here)])
+
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=[".", "(", " ", "=", ":"], resolve_provider=False),
+    )
+    async def completion(params: types.CompletionParams) -> types.CompletionList | None:
+        settings = await state.settings()
+        mode = settings.completion.items
+        if mode == "never" or (mode == "auto" and _has_inline_completion(server)):
+            return None
+        found = await _suggest(server, params.text_document.uri, params.position, True, None)
+        if found is None:
+            return types.CompletionList(is_incomplete=True, items=[])
+        suggestion, word = found
+        doc = state.documents.get(params.text_document.uri)
+        line = doc.line(params.position.line)
+        cursor = units_to_index(line, params.position.character, state.encoding)
+        start = types.Position(line=params.position.line,
+                               character=index_to_units(line, cursor - len(word), state.encoding))
+        first_line = (word + suggestion).split("\n", 1)[0].rstrip("\r")
+        item = types.CompletionItem(
+            label=first_line.strip() or (word + suggestion).strip()[:60],
+            filter_text=word + suggestion.split("\n", 1)[0],
+            detail="GLM-5.1",
+            kind=types.CompletionItemKind.Text,
+            documentation=_documentation(server, doc.language_id, word + suggestion),
+            text_edit=types.TextEdit(range=types.Range(start=start, end=params.position), new_text=word + suggestion),
+            insert_text_format=types.InsertTextFormat.PlainText,
+            sort_text="~glm",  # after the language server's own items
+        )
+        return types.CompletionList(is_incomplete=True, items=[item])
+
+
+def _documentation(server, language: str, text: str) -> types.MarkupContent | str:
+    """The whole suggestion: markdown where the client renders it, else a plain string."""
+    text_document = server.client_capabilities.text_document
+    completion = text_document.completion if text_document else None
+    item = completion.completion_item if completion else None
+    formats = (item.documentation_format if item else None) or []
+    if types.MarkupKind.Markdown in formats:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```{language}\n{text}\n```")
+    return text
+
+
+def _has_inline_completion(server) -> bool:
+    text_document = server.client_capabilities.text_document
+    return bool(text_document and text_document.inline_completion is not None)
+
+
+async def _suggest(server, uri: str, position: types.Position, automatic: bool, selected) -> tuple[str, str] | None:
+    """(suggestion, word before the cursor) or None."""
+    from glm_lsp.completion.engine import Query
+    from glm_lsp.completion.postprocess import CompletionContext
+    from glm_lsp.context import scope
+    from glm_lsp.features.explain import _path
+    from glm_lsp.prompts import completion as prompt
+
+    state = server.state
+    if uri not in state.documents:
+        raise JsonRpcInvalidParams(f"{uri} is not open in the editor; glm-lsp completes only open documents.")
+    state.last_place = Place(uri, ((position.line, position.character), (position.line, position.character)))
+    settings = await state.settings()
+    if not settings.completion.enabled:
+        return None
+    if automatic and _over_daily_limit(server, settings):
+        return None
+    doc = state.documents.get(uri)
+    line_no = min(position.line, doc.line_count - 1)
+    offset = doc.offset_at(line_no, position.character, state.encoding)
+    text = doc.text
+    if selected is not None:
+        start = doc.offset_at(selected.range.start.line, selected.range.start.character, state.encoding)
+        prefix = text[:start] + selected.text
+    else:
+        prefix = text[:offset]
+    suffix = text[offset:]
+    line_text = doc.line(line_no)
+    word_match = _WORD.search(line_text[: units_to_index(line_text, position.character, state.encoding)])
+    word = word_match.group(0) if word_match else ""
+    window_prefix = _last_lines(prefix, PREFIX_LINES)
+    window_suffix = _first_lines(suffix, SUFFIX_LINES)
+    context = CompletionContext(
+        prefix=window_prefix, suffix=window_suffix, language=doc.language_id,
+        newline=scope.newline_of(doc, line_no), indent_unit=scope.indent_unit(doc),
+    )
+    if state.context.excluded(uri, state.root, settings):
+        return None  # an excluded file is never sent, not even for completions
+    snippets = state.build_context(doc, window_prefix[-CONTEXT_QUERY_CHARS:], COMPLETION_CONTEXT_TOKENS, settings,
+                                   with_recent=True)
+    redact = lambda text: state.context.redact(text, state.root, settings)  # noqa: E731
+    messages = prompt.messages(_path(uri, state.root), doc.language_id, redact(window_prefix),
+                               redact(window_suffix), snippets.render())
+    next_line = next((l.strip() for l in window_suffix.splitlines()[1:] if l.strip()), "")
+    query = Query(uri, prefix, suffix, automatic, messages, context, stop=["\n\n", next_line] if next_line else ["\n\n"])
+    debounce = state.completion.debounce_for(uri, settings.completion.debounce_ms) if automatic else 0.0
+    suggestion = await state.completion.suggest(query, debounce)
+    if not suggestion:
+        return None
+    state.last_prompts[uri] = messages
+    return suggestion, word
+
+
+def _over_daily_limit(server, settings) -> bool:
+    limit = settings.usage.daily_token_limit
+    if not limit:
+        return False
+    state = server.state
+    if state.usage.today().tokens < limit:
+        return False
+    if not state.limit_notified:
+        state.limit_notified = True
+        server.window_show_message(types.ShowMessageParams(
+            type=types.MessageType.Warning,
+            message=f"glm-lsp: today's {limit} tokens (usage.dailyTokenLimit) are used up; automatic "
+                    "completions are paused until tomorrow. Commands still run.",
+        ))
+    return True
+
+
+def _last_lines(text: str, count: int) -> str:
+    cut = len(text)
+    for _ in range(count):
+        cut = text.rfind("\n", 0, cut)
+        if cut < 0:
+            return text
+    return text[cut + 1:]
+
+
+def _first_lines(text: str, count: int) -> str:
+    cut = -1
+    for _ in range(count):
+        cut = text.find("\n", cut + 1)
+        if cut < 0:
+            return text
+    return text[: cut + 1]
+
+
+async def run_upstream(server, query, on_text) -> str | None:
+    """One completion request upstream: stream, post-process, stop as soon as complete."""
+    from glm_lsp.completion.postprocess import Progressive
+    from glm_lsp.errors import GlmError
+    from glm_lsp.providers.events import ChatRequest, TextDelta, Usage
+
+    state = server.state
+    settings = await state.settings()
+    request = ChatRequest(
+        messages=query.messages,
+        thinking=settings.thinking == "enabled",
+        max_tokens=settings.completion.max_tokens,
+        temperature=settings.temperature if settings.temperature is not None else DEFAULT_TEMPERATURE,
+        top_p=settings.top_p,
+        stop=query.stop,
+        priority="completion",
+    )
+    progressive = Progressive(query.context)
+    usage = None
+    try:
+        async with state.provider(settings).stream(request) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    shown = progressive.feed(event.text)
+                    on_text(shown.text)
+                    if shown.complete:
+                        break  # leaving the block closes the stream: stop paying for it
+                elif isinstance(event, Usage):
+                    usage = event
+    except GlmError as exc:
+        state.report_completion_failure(server, exc)
+        raise
+    final = progressive.finish()
+    if usage is not None:
+        state.context.tokens.observe("".join(m["content"] for m in query.messages), usage.prompt_tokens)
+    state.usage.record(usage or state.estimate_usage(query.messages, final), "completion")
+    log.info("completion %s: %d chars", query.uri, len(final))
+    return final

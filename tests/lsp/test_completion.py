@@ -1,0 +1,238 @@
+"""Inline completion and completion items end to end: real server, fake provider, real positions."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from lsprotocol import types
+
+from tests.clients import PRESETS
+from tests.fake_glm import Reply, Text, Usage, reply_text
+from tests.lsp.conftest import execute, until
+from tests.lsp.editor import Editor, offset_at
+
+BODY = "def total(items):\n    \n"
+
+
+def editor_for(client, preset: str) -> Editor:
+    behaviour = "neovim" if preset.startswith("neovim") else preset
+    return Editor(client, encoding=PRESETS[preset].expected_encoding, behaviour=behaviour)
+
+
+async def inline(client, uri: str, line: int, character: int, automatic: bool = False, timeout: float = 10):
+    kind = types.InlineCompletionTriggerKind.Automatic if automatic else types.InlineCompletionTriggerKind.Invoked
+    params = types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line, character),
+        context=types.InlineCompletionContext(trigger_kind=kind),
+    )
+    return await asyncio.wait_for(client.text_document_inline_completion_async(params), timeout)
+
+
+def accept(editor: Editor, uri: str, item: types.InlineCompletionItem) -> None:
+    editor.type(uri, (item.range.start.line, item.range.start.character), item.insert_text,
+                (item.range.end.line, item.range.end.character))
+
+
+def cursor_at(text: str, marker: str = "|") -> tuple[str, int, int]:
+    """Text with a | marker → (text, line, python index in that line)."""
+    before, after = text.split(marker)
+    line = before.count("\n")
+    return before + after, line, len(before.rsplit("\n", 1)[-1])
+
+
+def units(line_text: str, index: int, encoding: str) -> int:
+    if encoding == "utf-16":
+        return sum(2 if ord(c) > 0xFFFF else 1 for c in line_text[:index])
+    if encoding == "utf-8":
+        return len(line_text[:index].encode("utf-8"))
+    return index
+
+
+@pytest.mark.parametrize("preset", ["neovim-0.12", "vscode"])
+@pytest.mark.parametrize("case,answer,expected_line", [
+    ("def total(items):\n    |\n", "return sum(items)", "    return sum(items)"),
+    ("x = compute(|)\n", "a, b", "x = compute(a, b)"),
+    ("import os\nprint(os.|", "getcwd())", "print(os.getcwd())"),
+    ("名前 = '😀'; result = na|\n", "me_of(名前)", "名前 = '😀'; result = name_of(名前)"),
+])
+async def test_inline_completion_lands_in_the_right_place(lsp, fake, workspace, preset, case, answer, expected_line):
+    text, line, index = cursor_at(case)
+    fake.push(reply_text(answer, chunk_size=3))
+    async with lsp(preset) as client:
+        editor = editor_for(client, preset)
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, text)
+        encoding = PRESETS[preset].expected_encoding
+        result = await inline(client, uri, line, units(text.split("\n")[line], index, encoding))
+        (item,) = result.items
+        accept(editor, uri, item)
+        assert editor.text(uri).split("\n")[line] == expected_line
+    body = fake.requests[0].body
+    assert body["thinking"] == {"type": "disabled"}
+    assert "<|CURSOR|>" in body["messages"][-1]["content"]
+    assert body["max_tokens"] == 128 and body["temperature"] <= 0.3
+
+
+async def test_messy_answer_is_cleaned(lsp, fake, workspace):
+    fake.push(reply_text("<think>hmm</think>Here you go:\n```python\nreturn sum(items)\n```\nDone."))
+    async with lsp("vscode") as client:
+        editor = editor_for(client, "vscode")
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, BODY)
+        (item,) = (await inline(client, uri, 1, 4)).items
+        assert item.insert_text == "return sum(items)"
+
+
+async def test_a_burst_of_automatic_requests_runs_one_stream_to_its_end(lsp, fake, workspace):
+    fake.default = Reply(steps=[Text("return", delay=0.3), Text(" sum(items)", delay=0.3), *reply_text("").steps[-2:]])
+    async with lsp("vscode", init_options={"completion": {"debounceMs": 0}}) as client:
+        editor = editor_for(client, "vscode")
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, "def total(items):\n    \n")
+        pending = []
+        for i in range(20):
+            editor.type(uri, (1, 4 + i), "x")
+            pending.append(asyncio.create_task(inline(client, uri, 1, 5 + i, automatic=True)))
+            await asyncio.sleep(0.02)
+        results = await asyncio.gather(*pending)
+    assert len(results) == 20  # every request answered
+    assert all(not r.items for r in results[:-1]), [(i, r.items) for i, r in enumerate(results) if r.items]
+    finished = [r for r in fake.requests if not r.disconnected]
+    assert len(finished) <= 1
+    for index, recorded in enumerate(fake.requests):
+        if recorded.disconnected:
+            assert fake.wait_disconnect(index, 5)
+    assert len(fake.requests) >= 2  # several started (no debounce) and the superseded ones were closed
+
+
+async def test_adaptive_debounce_keeps_a_typing_burst_to_one_request(lsp, fake, workspace):
+    fake.default = reply_text("pass")
+    async with lsp("vscode") as client:
+        editor = editor_for(client, "vscode")
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, "def total(items):\n    \n")
+        pending = []
+        for i in range(30):
+            editor.type(uri, (1, 4 + i), "y")
+            pending.append(asyncio.create_task(inline(client, uri, 1, 5 + i, automatic=True)))
+            await asyncio.sleep(0.03)
+        await asyncio.gather(*pending)
+    assert len(fake.requests) == 1
+
+
+async def test_typing_into_a_streaming_suggestion_reuses_the_stream(lsp, fake, workspace):
+    fake.push(Reply(steps=[Text("return"), Text(" sum(items)", delay=0.5), *reply_text("").steps[-2:]]))
+    async with lsp("vscode") as client:
+        editor = editor_for(client, "vscode")
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, "def total(items):\n    \n")
+        first = asyncio.create_task(inline(client, uri, 1, 4))
+        await until(lambda: fake.requests)
+        await asyncio.sleep(0.2)  # "return" has streamed
+        editor.type(uri, (1, 4), "ret")
+        second = await inline(client, uri, 1, 7)
+        (item,) = second.items
+        assert item.insert_text == "urn sum(items)"
+        assert not (await first).items  # superseded, answered at once
+    assert len(fake.requests) == 1
+
+
+async def test_returning_to_a_cached_spot_or_typing_forward_costs_nothing(lsp, fake, workspace):
+    fake.push(reply_text("return sum(items)"))
+    async with lsp("vscode") as client:
+        editor = editor_for(client, "vscode")
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, "def total(items):\n    \n")
+        (item,) = (await inline(client, uri, 1, 4)).items
+        editor.type(uri, (1, 4), "return s")
+        (forward,) = (await inline(client, uri, 1, 12)).items
+        assert forward.insert_text == "um(items)"
+        editor.type(uri, (1, 4), "", (1, 12))  # back to the same spot
+        (again,) = (await inline(client, uri, 1, 4)).items
+        assert again.insert_text == item.insert_text
+    assert len(fake.requests) == 1
+
+
+async def test_selected_completion_item_is_extended(lsp, fake, workspace):
+    fake.push(reply_text("(items)"))
+    async with lsp("vscode") as client:
+        editor = editor_for(client, "vscode")
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, "def total(items):\n    return su\n")
+        params = types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(1, 13),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic,
+                selected_completion_info=types.SelectedCompletionInfo(
+                    range=types.Range(types.Position(1, 11), types.Position(1, 13)), text="sum")),
+        )
+        (item,) = (await client.text_document_inline_completion_async(params)).items
+        accept(editor, uri, item)
+        assert editor.text(uri).split("\n")[1] == "    return sum(items)"
+    assert "return sum<|CURSOR|>" in fake.requests[0].body["messages"][-1]["content"]
+
+
+async def test_helix_gets_a_completion_item(lsp, fake, workspace):
+    fake.push(reply_text("int(total)"))
+    async with lsp("helix") as client:
+        editor = editor_for(client, "helix")
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, "total = 3\npr\n")
+        result = await client.text_document_completion_async(types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(1, 2),
+            context=types.CompletionContext(trigger_kind=types.CompletionTriggerKind.Invoked)))
+        assert result.is_incomplete is True
+        (item,) = result.items
+        assert item.label == "print(total)" and item.detail == "GLM-5.1"
+        assert "print(total)" in getattr(item.documentation, "value", item.documentation)
+        edit = item.text_edit
+        editor.type(uri, (edit.range.start.line, edit.range.start.character), edit.new_text,
+                    (edit.range.end.line, edit.range.end.character))
+        assert editor.text(uri) == "total = 3\nprint(total)\n"
+
+
+@pytest.mark.parametrize("mode,preset,expect_item", [
+    ("always", "vscode", True), ("never", "helix", False), ("auto", "vscode", False)])
+async def test_completion_items_setting(lsp, fake, workspace, mode, preset, expect_item):
+    fake.default = reply_text("int(1)")
+    async with lsp(preset, init_options={"completion": {"items": mode}}) as client:
+        editor = editor_for(client, preset)
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, "pr\n")
+        result = await client.text_document_completion_async(types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(0, 2)))
+        assert bool(result and result.items) is expect_item
+
+
+async def test_daily_limit_stops_automatic_completions_with_one_message(lsp, fake, workspace):
+    fake.default = reply_text("pass", usage=Usage(900, 200))
+    async with lsp("vscode", init_options={"usage": {"dailyTokenLimit": 1000}}) as client:
+        editor = editor_for(client, "vscode")
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, "def f():\n    \n")
+        assert (await inline(client, uri, 1, 4, automatic=True)).items  # 1,100 tokens used
+        editor.type(uri, (1, 4), "p")
+        assert (await inline(client, uri, 1, 5, automatic=True)).items == ()
+        editor.type(uri, (1, 5), "a")
+        assert (await inline(client, uri, 1, 6, automatic=True)).items == ()
+        await until(lambda: client.messages)
+        assert len([m for m in client.messages if "dailyTokenLimit" in m.message]) == 1
+        usage = await execute(client, "glm.usage")
+        assert usage["today"]["tokens"] == 1100
+    assert len(fake.requests) == 1
+
+
+async def test_a_401_is_shown_once(lsp, fake, workspace):
+    from tests.fake_glm import reply_error
+
+    fake.default = reply_error(401)
+    async with lsp("vscode") as client:
+        editor = editor_for(client, "vscode")
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, "x = 1\n")
+        for column in (0, 1):
+            assert (await inline(client, uri, 0, column)).items == ()
+        await until(lambda: client.messages)
+        await asyncio.sleep(0.2)
+        assert len(client.messages) == 1 and "ZAI_API_KEY" in client.messages[0].message
