@@ -219,3 +219,9 @@ class ServerState:
             if uri is None or session.uri == uri:
                 return session
         return None
+
+
+def is_helix(server) -> bool:
+    """Helix 25.01 needs a few workarounds (see tests/clients.py); it names itself in clientInfo."""
+    info = server.state.client_info
+    return bool(info and info.name and info.name.lower().startswith("helix"))

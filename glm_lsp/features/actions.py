@@ -14,7 +14,7 @@ from __future__ import annotations
 from lsprotocol import types
 
 from glm_lsp.prompts.rewrite import PRESETS
-from glm_lsp.state import Place
+from glm_lsp.state import Place, is_helix
 
 KINDS = [types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite, types.CodeActionKind.Source,
          types.CodeActionKind.Empty]
@@ -80,8 +80,7 @@ def _resolves_commands(server) -> bool:
 
 
 def _is_helix(server) -> bool:
-    info = server.state.client_info
-    return bool(info and info.name and info.name.lower().startswith("helix"))
+    return is_helix(server)
 
 
 def _kind_matches(kind: str, wanted: str) -> bool:

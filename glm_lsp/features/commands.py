@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
-from glm_lsp.state import Range
+from glm_lsp.state import Range, is_helix
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,13 @@ async def _dispatch(server, name: str, args: list):
     if name in NOT_YET:
         raise RequestFailed(f"{name} is not available yet in glm-lsp {server.version}.")
     if name == "glm.usage":
-        return server.state.usage.summary()
+        summary = server.state.usage.summary()
+        if is_helix(server):  # Helix drops command results: show it
+            today, session = summary["today"], summary["session"]
+            server.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=(
+                f"glm-lsp usage: today {today['tokens']} tokens in {today['requests']} requests; "
+                f"this session {session['tokens']} tokens.")))
+        return summary
     if name == "glm.cancel":
         return cancel(server, _optional_uri(name, args))
     if name == "glm.showPrompt":

@@ -53,7 +53,7 @@ def register(server) -> None:
 
     @server.feature(
         types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=[".", "(", " ", "=", ":"], resolve_provider=False),
+        types.CompletionOptions(trigger_characters=[".", "("], resolve_provider=False),
     )
     async def completion(params: types.CompletionParams) -> types.CompletionList | None:
         settings = await state.settings()

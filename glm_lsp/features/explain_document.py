@@ -17,6 +17,7 @@ from pathlib import Path
 from lsprotocol import types
 
 from glm_lsp.context.documents import index_to_units, split_lines
+from glm_lsp.state import is_helix
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ class ExplainDocument:
         self.path.write_text(self.header, encoding="utf-8")
         self._sent = self.header
         window = self.server.client_capabilities.window
-        if window and window.show_document and window.show_document.support:
+        helix = is_helix(self.server)  # Helix 25.01 opens shown documents without advertising it
+        if helix or (window and window.show_document and window.show_document.support):
             params = types.ShowDocumentParams(uri=self.uri, take_focus=False, external=False)
             self._shown = asyncio.create_task(self._show(params))  # never wait for the client
 

@@ -35,7 +35,8 @@ class StreamProgress:
         window = self.server.client_capabilities.window
         if not (window and window.work_done_progress):
             return
-        token = str(uuid.uuid4())
+        # readable where clients print it (Helix): glm-explain-3f2a1c0d
+        token = "glm-" + self.title.removeprefix("GLM: ").split()[0].lower() + "-" + uuid.uuid4().hex[:8]
         try:
             await self.server.work_done_progress.create_async(token)
         except Exception as exc:  # the client refused a token: go on without progress

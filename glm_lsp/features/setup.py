@@ -47,10 +47,9 @@ def register(server) -> None:
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
         """Re-read settings; they apply to the next request, no restart."""
-        if _supports_configuration(server):
-            await _pull_configuration(server)
+        if _supports_configuration(server) and await _pull_configuration(server):
             return
-        values = params.settings
+        values = params.settings  # Helix answers the pull with null but sends its config here
         if isinstance(values, dict) and isinstance(values.get("glm"), dict):
             values = values["glm"]
         if isinstance(values, dict):
@@ -63,7 +62,8 @@ def register(server) -> None:
         await state.aclose()
 
 
-async def _pull_configuration(server) -> None:
+async def _pull_configuration(server) -> bool:
+    """Ask for section ``glm``; False when the client had nothing (null) to give."""
     state = server.state
     root_uri = state.root.as_uri() if state.root else None
     try:
@@ -72,10 +72,12 @@ async def _pull_configuration(server) -> None:
         )
     except Exception as exc:  # a client error must not stop the server from starting
         log.warning("workspace/configuration failed: %s", exc)
-        return
+        return False
     values = result[0] if result else None
     if isinstance(values, dict):
         _apply(server, "workspace/configuration", values)
+        return True
+    return False
 
 
 def _apply(server, layer: str, values: dict) -> None:

@@ -46,6 +46,7 @@ def lsp(fake, workspace):
         configuration: dict | None = None,
         env: dict | None = None,
         key: str | None = TEST_KEY,
+        tweak=None,  # a function that edits the preset's ClientCapabilities
     ):
         server_env = dict(os.environ)
         if key:
@@ -66,9 +67,12 @@ def lsp(fake, workspace):
             client.set_configuration(configuration, section="glm")
         options = {"baseUrl": fake.url + "/api/paas/v4", "maxRetries": 0}
         options.update(init_options or {})
+        caps = capabilities(preset)
+        if tweak is not None:
+            tweak(caps)
         client.init_result = await client.initialize_session(
             types.InitializeParams(
-                capabilities=capabilities(preset),
+                capabilities=caps,
                 client_info=PRESETS[preset].client_info(),
                 initialization_options=options,
                 root_uri=workspace.as_uri(),

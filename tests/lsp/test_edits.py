@@ -452,8 +452,12 @@ async def test_explain_streams_into_a_markdown_document_and_hover_shows_it(lsp, 
 
 async def test_explain_without_show_document_still_answers(lsp, fake, workspace):
     fake.push(reply_text("An explanation."))
-    async with lsp("helix") as client:  # Helix 25.01 advertises no showDocument
-        editor = start_editor(client, "helix")
+
+    def no_show_document(caps):
+        caps.window.show_document = None
+
+    async with lsp("neovim", tweak=no_show_document) as client:
+        editor = start_editor(client, "neovim")
         uri = uri_of(workspace, "geo.py")
         editor.open(uri, SOURCE)
         assert await execute(client, "glm.explain", {"uri": uri}) == "An explanation."
