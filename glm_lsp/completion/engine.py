@@ -39,7 +39,7 @@ class Query:
     prefix: str  # all text before the cursor (after the selected completion item, if any)
     suffix: str  # all text after the cursor
     automatic: bool
-    messages: list[dict[str, str]]
+    build_messages: object  # () -> messages; called only when a stream really starts (after debounce)
     context: object  # postprocess.CompletionContext
     stop: list[str] = field(default_factory=list)
 

@@ -20,7 +20,7 @@ import difflib
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -84,6 +84,11 @@ class ContextBuilder:
         self.recent: deque[RecentEdit] = deque(maxlen=20)
         self._privacy = None
         self._privacy_key: tuple | None = None
+        self._excluded: dict[str, str | None] = {}  # uri → reason, for the current privacy rules
+        self._imports: dict[tuple, set[str]] = {}  # (uri, version, open uris) → imported open uris
+        self._names: dict[tuple, dict[str, int]] = {}  # (uri, version) → defined names
+        self._redactions: dict[str, str] = {}
+        self._redaction_owner = None
 
     # -- privacy ---------------------------------------------------------------------------
 
@@ -95,11 +100,15 @@ class ContextBuilder:
         if self._privacy is None or key != self._privacy_key:
             self._privacy = Privacy(root, list(settings.context.exclude), [key_value] if key_value else [])
             self._privacy_key = key
+            self._excluded.clear()
         return self._privacy
 
     def excluded(self, uri: str, root: Path | None, settings) -> str | None:
-        path = uri_path(uri)
-        return self.privacy(root, settings).excluded(path) if path is not None else None
+        privacy = self.privacy(root, settings)
+        if uri not in self._excluded:  # a file's verdict holds while the rules are the same
+            path = uri_path(uri)
+            self._excluded[uri] = privacy.excluded(path) if path is not None else None
+        return self._excluded[uri]
 
     def redact(self, text: str, root: Path | None, settings) -> str:
         return self.privacy(root, settings).redact(text)
@@ -112,14 +121,36 @@ class ContextBuilder:
 
     def forget(self, uri: str) -> None:
         self.index.forget(uri)
+        self._excluded.pop(uri, None)
+        self._names = {k: v for k, v in self._names.items() if k[0] != uri}
+        self._imports = {k: v for k, v in self._imports.items() if k[0] != uri}
+
+    def _defined(self, doc: Document) -> dict[str, int]:
+        from glm_lsp.context.imports import defined_names
+
+        key = (doc.uri, doc.version)
+        if key not in self._names:
+            if len(self._names) > 256:
+                self._names.clear()
+            self._names[key] = defined_names(doc.text, doc.language_id)
+        return self._names[key]
+
+    def _imported(self, current: Document, allowed: list[Document]) -> set[str]:
+        from glm_lsp.context.imports import imported_paths, resolves_to
+
+        key = (current.uri, current.version, tuple(d.uri for d in allowed))
+        if key not in self._imports:
+            if len(self._imports) > 64:
+                self._imports.clear()
+            references = imported_paths(current.text, current.language_id)
+            self._imports[key] = {d.uri for d in allowed if any(resolves_to(r, current.uri, d.uri) for r in references)}
+        return self._imports[key]
 
     # -- building --------------------------------------------------------------------------
 
     def build(self, documents, current: Document, query: str, budget: int, root: Path | None, settings,
               *, with_recent: bool = False) -> Context:
         """Snippets for a request about ``query`` (the code around the target) in ``current``."""
-        from glm_lsp.context.imports import defined_names, imported_paths, resolves_to
-
         privacy = self.privacy(root, settings)
         context = Context()
         allowed: list[Document] = []
@@ -133,8 +164,7 @@ class ContextBuilder:
                 continue
             allowed.append(doc)
             self.index.update(doc)
-        references = imported_paths(current.text, current.language_id)
-        imported = {d.uri for d in allowed if any(resolves_to(r, current.uri, d.uri) for r in references)}
+        imported = self._imported(current, allowed)
         now = time.monotonic()
         recent_uris = {e.uri for e in self.recent if now - e.at < RECENT_SECONDS}
         boosts = {d.uri: (IMPORT_BOOST if d.uri in imported else 1.0) * (RECENT_BOOST if d.uri in recent_uris else 1.0)
@@ -143,7 +173,7 @@ class ContextBuilder:
         candidates: list[Snippet] = []
         used = set(_IDENT.findall(query))
         for doc in [current, *[d for d in allowed if d.uri in imported]]:
-            names = defined_names(doc.text, doc.language_id)
+            names = self._defined(doc)
             for name, line in names.items():
                 if name not in used or (doc is current and line_in(query, current, line)):
                     continue
@@ -161,13 +191,23 @@ class ContextBuilder:
             edits = [e for e in self.recent if now - e.at < RECENT_SECONDS and not self.excluded(e.uri, root, settings)]
             if edits:
                 text = "\n".join(f"{relative(e.uri, root)}:{e.line + 1}: {e.text.strip()}" for e in edits[-8:])
-                candidates.append(Snippet("", "recent edits", privacy.redact(text), 1.0, self.tokens.estimate(text),
+                candidates.append(Snippet("", "recent edits", text, 1.0, self.tokens.estimate(text),
                                           0, "what you just changed"))
-        context.snippets = self._fill(candidates, budget)
+        # Redact only what is chosen (redaction keeps lengths close, so the budget still holds).
+        context.snippets = [replace(s, text=self._redacted(s.text, privacy)) for s in self._fill(candidates, budget)]
         return context
 
+    def _redacted(self, text: str, privacy) -> str:
+        """Redaction, remembered: the same snippets come back keystroke after keystroke."""
+        if privacy is not self._redaction_owner:
+            self._redactions, self._redaction_owner = {}, privacy
+        if text not in self._redactions:
+            if len(self._redactions) > 512:
+                self._redactions.clear()
+            self._redactions[text] = privacy.redact(text)
+        return self._redactions[text]
+
     def _snippet(self, doc, root, source, text, score, line, reason, privacy) -> Snippet:
-        text = privacy.redact(text)
         return Snippet(relative(doc.uri, root), source, text, score, self.tokens.estimate(text) + 8, line, reason)
 
     def _fill(self, candidates: list[Snippet], budget: int) -> list[Snippet]:

@@ -137,18 +137,24 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
     )
     if state.context.excluded(uri, state.root, settings):
         return None  # an excluded file is never sent, not even for completions
-    snippets = state.build_context(doc, window_prefix[-CONTEXT_QUERY_CHARS:], COMPLETION_CONTEXT_TOKENS, settings,
-                                   with_recent=True)
-    redact = lambda text: state.context.redact(text, state.root, settings)  # noqa: E731
-    messages = prompt.messages(_path(uri, state.root), doc.language_id, redact(window_prefix),
-                               redact(window_suffix), snippets.render())
+
+    def build_messages() -> list[dict[str, str]]:
+        """The prompt, built only when a stream starts: cache hits, reuse and debounce cost nothing."""
+        snippets = state.build_context(doc, window_prefix[-CONTEXT_QUERY_CHARS:], COMPLETION_CONTEXT_TOKENS,
+                                       settings, with_recent=True)
+        redact = lambda text: state.context.redact(text, state.root, settings)  # noqa: E731
+        messages = prompt.messages(_path(uri, state.root), doc.language_id, redact(window_prefix),
+                                   redact(window_suffix), snippets.render())
+        state.remember_prompt(uri, messages, snippets)
+        return messages
+
     next_line = next((l.strip() for l in window_suffix.splitlines()[1:] if l.strip()), "")
-    query = Query(uri, prefix, suffix, automatic, messages, context, stop=["\n\n", next_line] if next_line else ["\n\n"])
+    query = Query(uri, prefix, suffix, automatic, build_messages, context,
+                  stop=["\n\n", next_line] if next_line else ["\n\n"])
     debounce = state.completion.debounce_for(uri, settings.completion.debounce_ms) if automatic else 0.0
     suggestion = await state.completion.suggest(query, debounce)
     if not suggestion:
         return None
-    state.last_prompts[uri] = messages
     return suggestion, word
 
 
@@ -195,8 +201,9 @@ async def run_upstream(server, query, on_text) -> str | None:
 
     state = server.state
     settings = await state.settings()
+    messages = query.build_messages()
     request = ChatRequest(
-        messages=query.messages,
+        messages=messages,
         thinking=settings.thinking == "enabled",
         max_tokens=settings.completion.max_tokens,
         temperature=settings.temperature if settings.temperature is not None else DEFAULT_TEMPERATURE,
@@ -221,7 +228,7 @@ async def run_upstream(server, query, on_text) -> str | None:
         raise
     final = progressive.finish()
     if usage is not None:
-        state.context.tokens.observe("".join(m["content"] for m in query.messages), usage.prompt_tokens)
-    state.usage.record(usage or state.estimate_usage(query.messages, final), "completion")
+        state.context.tokens.observe("".join(m["content"] for m in messages), usage.prompt_tokens)
+    state.usage.record(usage or state.estimate_usage(messages, final), "completion")
     log.info("completion %s: %d chars", query.uri, len(final))
     return final

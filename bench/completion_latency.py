@@ -1,0 +1,649 @@
+"""Inline completion: latency glm-lsp adds, upstream requests per typing burst, and tabby-agent beside it.
+
+What it measures, with the real server (``python -m glm_lsp serve`` over stdio, driven by
+pytest-lsp's client with VS Code capabilities, utf-16) and the fake provider
+(tests/fake_glm.py, a real HTTP server on 127.0.0.1 in a thread of this process):
+
+1. Server-added latency (goal: p50 <= 2 ms, p99 <= 10 ms). One server with a 10,000-line
+   Python buffer plus 50 other open buffers of 2,000 lines (realistic synthetic code,
+   alternately Python and TypeScript, from bench/context_build.py's generator), and
+   ``completion.debounceMs: 0``. 200 ``textDocument/inlineCompletion`` requests, trigger
+   kind Invoked, one at a time, at varied positions of the big buffer (the end of a
+   random non-blank line). The fake answers at once: one short content chunk, finish
+   (without a usage object: the fake's default usage, 10 prompt tokens, would calibrate
+   the server's token estimator down and make it pack ~4x the snippet budget), ``[DONE]``.
+   For each request:
+
+       server-added = (client: request sent -> response received)
+                      - (fake: request line arrived -> last byte of its reply written)
+
+   Both ends read ``time.monotonic()`` in this process (the fake runs in a thread here),
+   so the difference is what the server process costs on top of the provider: JSON-RPC
+   in and out over stdio, building the prompt (120 lines before the cursor, 40 after,
+   up to 1,024 tokens of snippets ranked from the 50 other buffers), the HTTP request,
+   reading the SSE stream and post-processing; the client's own JSON-RPC work too. A few
+   unrecorded warm-up requests come first (the first one indexes the 50 buffers). For
+   reference, the round trip of a request that does no work (``workspace/executeCommand
+   glm.usage``) on the same connection is printed beside it.
+
+2. Upstream requests per typing burst (goal: 1). A second server with the default,
+   adaptive debounce and the same buffers. Each burst: press Enter at the end of a
+   line (a new indented line), pause 1 s, then type 30 characters 60 ms apart
+   (``didChange`` per keystroke, as VS Code sends them), sending an Automatic
+   inline completion request right after each keystroke without waiting for the
+   answer. After the burst every answer is awaited; printed per burst: the upstream
+   requests the fake received during it, how many of them the server closed early
+   (the fake saw the client disconnect before the reply ended), how many answers
+   carried a suggestion, and which keystrokes the upstream requests were for (the
+   number of characters typed before the cursor in the prompt; "x" = closed early).
+   Done twice: the fake answering at once, and the fake waiting 300 ms before its first
+   byte (a model's time to first token), where superseded streams are still open when
+   the next keystroke comes.
+
+3. tabby-agent beside it. ``tabby-agent`` from npm, pinned in bench/tabby/package.json
+   (+ package-lock.json; install with ``npm ci --prefix bench/tabby``), started by
+   bench/tabby/agent.js as ``tabby-agent --lsp --stdio`` with a temporary HOME whose
+   ``.tabby-client/agent/config.toml`` points ``[server] endpoint`` at a fake Tabby
+   server in this script (127.0.0.1; ``GET /v1/health``, ``GET /v1beta/server_setting``,
+   ``POST /v1/completions`` answered at once with one choice), with a token, debounce
+   ``fixed`` 0 ms, logs silent and usage tracking off. The same buffers are opened in
+   it. tabby-agent 1.5.0 (the only version the registry offers) registers no
+   ``textDocument/inlineCompletion`` handler (its README calls inline completion "WIP";
+   it advertises only ``completionProvider``): the script sends one inline request to
+   prove it and prints the error, then times tabby-agent's ``textDocument/completion``
+   instead. glm-lsp is timed the same way (``textDocument/completion`` with
+   ``completion.items: always``) and with its inline completion, at other positions of
+   the same buffer (glm-lsp would otherwise serve a spot it has answered from its
+   cache). Requests of the three kinds are interleaved. Printed: round trip p50/p95/p99
+   for each, each server's added latency (its fake's own time subtracted), and the
+   ratios glm-lsp / tabby-agent. If node or the npm install is missing, or tabby-agent
+   fails, the reason is printed and glm-lsp's figures still are.
+
+Run from the repository root with the project venv (pytest-lsp is in ``.[test]``):
+
+    (cd bench/tabby && npm ci)        # once, for the tabby-agent comparison
+    python bench/completion_latency.py [--requests 200] [--warmup 10] [--bursts 5] [--no-tabby]
+
+Printed: machine, date and versions; then one block per part, in milliseconds. Timings
+are wall clock and vary with machine load; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from lsprotocol import types  # noqa: E402
+from pytest_lsp import ClientServerConfig, LanguageClient  # noqa: E402
+
+from context_build import CodeGen  # noqa: E402  (bench/context_build.py: the synthetic code)
+from tests.clients import PRESETS, capabilities  # noqa: E402
+from tests.fake_glm import FakeGLM, Reply, Text, reply_text  # noqa: E402
+from tests.lsp.editor import Editor  # noqa: E402
+
+KEY = "bench-key-0123456789abcdef"
+TIMEOUT = 20.0
+P50_GOAL_MS, P99_GOAL_MS = 2.0, 10.0
+ANSWER = "value_from_model"  # what both fakes suggest
+BURST_TEXT = "total = compute(orders, items)"  # 30 characters, typed one at a time after an Enter and a pause
+BURST_INTERVAL = 0.060
+TABBY_DIR = ROOT / "bench" / "tabby"
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def make_corpus(workspace: Path, seed: int, main_lines: int, others: int,
+                other_lines: int) -> list[tuple[str, str, str]]:
+    """[(uri, language, text)]: the big Python buffer first, then the others. Written to disk too."""
+    rng = random.Random(seed)
+    docs = []
+    main = CodeGen(rng, 0).python(main_lines, "orders_main") + "\n"
+    docs.append((workspace / "orders_main.py", "python", main))
+    for i in range(1, others + 1):
+        gen = CodeGen(rng, i)
+        module = f"{gen.nouns[0]}_{i}"
+        if i % 2:
+            docs.append((workspace / "src" / f"{module}.py", "python", gen.python(other_lines, module) + "\n"))
+        else:
+            docs.append((workspace / "web" / f"{module}.ts", "typescript", gen.typescript(other_lines, module) + "\n"))
+    out = []
+    for path, language, text in docs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")
+        out.append((path.as_uri(), language, text))
+    return out
+
+
+def positions(text: str, count: int, rng: random.Random, avoid: set[int] = frozenset()) -> list[tuple[int, int]]:
+    """Distinct (line, end of line) spots on non-blank lines, never on a line in ``avoid``."""
+    lines = text.split("\n")
+    candidates = [n for n, line in enumerate(lines) if line.strip() and n not in avoid and n > 10]
+    return [(n, len(lines[n])) for n in rng.sample(candidates, count)]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def clean_env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GLM_LSP_") and not k.endswith("_API_KEY")}
+    env["ZAI_API_KEY"] = KEY
+    env["XDG_CONFIG_HOME"] = str(tmp / "config")
+    (tmp / "config").mkdir(exist_ok=True)
+    return env
+
+
+def inline_params(uri: str, pos: tuple[int, int], automatic: bool) -> types.InlineCompletionParams:
+    kind = types.InlineCompletionTriggerKind.Automatic if automatic else types.InlineCompletionTriggerKind.Invoked
+    return types.InlineCompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(*pos),
+        context=types.InlineCompletionContext(trigger_kind=kind),
+    )
+
+
+def completion_params(uri: str, pos: tuple[int, int]) -> types.CompletionParams:
+    return types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(*pos),
+        context=types.CompletionContext(trigger_kind=types.CompletionTriggerKind.Invoked),
+    )
+
+
+async def start_glm(fake: FakeGLM, workspace: Path, tmp: Path, completion: dict) -> LanguageClient:
+    config = ClientServerConfig(server_command=[sys.executable, "-m", "glm_lsp", "serve"], server_env=clean_env(tmp))
+    client: LanguageClient = await config.start()
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities("vscode"),
+            client_info=PRESETS["vscode"].client_info(),
+            initialization_options={"baseUrl": fake.url + "/api/paas/v4", "maxRetries": 0, "completion": completion},
+            root_uri=workspace.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="project")],
+        )
+    )
+    return client
+
+
+async def stop(client: LanguageClient | None) -> None:
+    if client is None:
+        return
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.shutdown_session(), 5)
+    with contextlib.suppress(Exception):
+        await client.stop()
+
+
+async def settle(client: LanguageClient) -> None:
+    """A round trip, so every notification sent before it has been handled."""
+    params = types.ExecuteCommandParams(command="glm.usage")
+    await asyncio.wait_for(client.workspace_execute_command_async(params), TIMEOUT)
+
+
+def open_all(editor: Editor, corpus) -> None:
+    for uri, language, text in corpus:
+        editor.open(uri, text, language)
+
+
+# --------------------------------------------------------------------------- fake Tabby
+
+
+class FakeTabby:
+    """A minimal Tabby server on 127.0.0.1, answering at once; records each request's own time."""
+
+    HEALTH = {
+        "model": "TabbyML/StarCoder-1B", "device": "cpu", "arch": "x86_64", "cpu_info": "bench",
+        "cpu_count": 1, "cuda_devices": [],
+        "version": {"build_date": "2024-05-01", "build_timestamp": "2024-05-01T00:00:00Z",
+                    "git_sha": "0000000", "git_describe": "v0.11.1"},
+    }
+
+    def __init__(self) -> None:
+        self.completions: list[tuple[float, float]] = []  # (arrived, last byte written) per POST /v1/completions
+        self.other: list[str] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Node's fetch uses it
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _reply(self, status: int, obj, arrived: float | None = None) -> None:
+                body = json.dumps(obj).encode()
+                head = (f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\ncontent-type: application/json\r\n"
+                        f"content-length: {len(body)}\r\n\r\n").encode()
+                finished = time.monotonic()
+                self.wfile.write(head + body)
+                self.wfile.flush()
+                if arrived is not None:
+                    fake.completions.append((arrived, finished))
+
+            def do_GET(self) -> None:
+                fake.other.append(f"GET {self.path}")
+                if self.path.startswith("/v1/health"):
+                    self._reply(200, FakeTabby.HEALTH)
+                elif self.path.startswith("/v1beta/server_setting"):
+                    self._reply(200, {"disable_client_side_telemetry": True})
+                else:
+                    self._reply(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                arrived = self.arrived
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                if self.path.startswith("/v1/completions"):
+                    request = json.loads(body or b"{}")
+                    fake.last_request = request
+                    self._reply(200, {"id": f"cmpl-{len(fake.completions)}",
+                                      "choices": [{"index": 0, "text": ANSWER}]}, arrived)
+                else:
+                    fake.other.append(f"POST {self.path}")
+                    self._reply(200, {})
+
+            def parse_request(self) -> bool:  # stamp as soon as the request line is read
+                self.arrived = time.monotonic()
+                return super().parse_request()
+
+        self.last_request: dict | None = None
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-tabby", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> FakeTabby:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def tabby_version() -> str | None:
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads((TABBY_DIR / "node_modules" / "tabby-agent" / "package.json").read_text())["version"]
+    return None
+
+
+def tabby_unavailable() -> str | None:
+    """Why tabby-agent cannot be started here, or None."""
+    node = shutil.which("node")
+    if node is None:
+        return "node is not on PATH"
+    if tabby_version() is None:
+        return f"tabby-agent is not installed: run `npm ci` in {TABBY_DIR.relative_to(ROOT)}"
+    return None
+
+
+async def start_tabby(fake: FakeTabby, workspace: Path, home: Path) -> LanguageClient:
+    command = [shutil.which("node") or "node", str(TABBY_DIR / "agent.js"), "--home", str(home),
+               "--endpoint", fake.url, "--token", "bench-token", "--debounce", "fixed:0"]
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    client: LanguageClient = await ClientServerConfig(server_command=command, server_env=env).start()
+    await asyncio.wait_for(client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities("vscode"),
+            client_info=types.ClientInfo(name="glm-lsp bench", version="0"),
+            root_uri=workspace.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="project")],
+        )
+    ), TIMEOUT)
+    return client
+
+
+# --------------------------------------------------------------------------- part 1 and 3
+
+
+class Series:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.rtt: list[float] = []  # ms
+        self.added: list[float] = []  # ms
+        self.with_items = 0
+        self.no_upstream = 0
+
+
+async def timed(coro) -> tuple[float, object]:
+    t0 = time.monotonic()
+    result = await asyncio.wait_for(coro, TIMEOUT)
+    return time.monotonic() - t0, result
+
+
+def glm_fake_time(fake: FakeGLM, index: int) -> float | None:
+    if index >= len(fake.requests):
+        return None
+    rec = fake.requests[index]
+    end = rec.finished if rec.finished is not None else rec.disconnected_at
+    return None if end is None else end - rec.arrived
+
+
+async def glm_inline(client, fake, uri, pos, series: Series | None) -> None:
+    before = len(fake.requests)
+    seconds, result = await timed(client.text_document_inline_completion_async(inline_params(uri, pos, False)))
+    own = glm_fake_time(fake, before) if len(fake.requests) == before + 1 else None
+    record(series, seconds, bool(result and result.items), own)
+
+
+async def glm_completion(client, fake, uri, pos, series: Series | None) -> None:
+    before = len(fake.requests)
+    seconds, result = await timed(client.text_document_completion_async(completion_params(uri, pos)))
+    own = glm_fake_time(fake, before) if len(fake.requests) == before + 1 else None
+    record(series, seconds, bool(result and result.items), own)
+
+
+async def tabby_completion(client, fake: FakeTabby, uri, pos, series: Series | None) -> None:
+    before = len(fake.completions)
+    seconds, result = await timed(client.text_document_completion_async(completion_params(uri, pos)))
+    own = None
+    if len(fake.completions) == before + 1:
+        arrived, finished = fake.completions[before]
+        own = finished - arrived
+    record(series, seconds, bool(result and result.items), own)
+
+
+def record(series: Series | None, seconds: float, items: bool, own: float | None) -> None:
+    if series is None:
+        return
+    series.rtt.append(seconds * 1000)
+    series.with_items += items
+    if own is None:
+        series.no_upstream += 1
+    else:
+        series.added.append((seconds - own) * 1000)
+
+
+def row(label: str, values: list[float]) -> str:
+    if not values:
+        return f"  {label:<40} (no data)"
+    return (f"  {label:<40} p50 {statistics.median(values):7.2f}   p95 {percentile(values, 0.95):7.2f}   "
+            f"p99 {percentile(values, 0.99):7.2f}   max {max(values):7.2f}   n {len(values)}")
+
+
+async def latency_and_comparison(args, corpus, workspace: Path, tmp: Path) -> None:
+    main_uri, _, main_text = corpus[0]
+    rng = random.Random(args.seed + 1)
+    spots_inline = positions(main_text, args.requests + args.warmup, rng)
+    spots_items = positions(main_text, args.requests + args.warmup, rng, avoid={n for n, _ in spots_inline})
+
+    inline_s, items_s, tabby_s = Series("glm-lsp inline"), Series("glm-lsp completion"), Series("tabby completion")
+    tabby_note = None if not args.no_tabby else "skipped (--no-tabby)"
+    tabby_inline_probe = None
+    client = tabby = None
+    fake = FakeGLM().start()
+    fake.default = reply_text(ANSWER, chunk_size=len(ANSWER), usage=None)  # one content chunk, finish, [DONE]
+    fake_tabby = FakeTabby().__enter__()
+    try:
+        t0 = time.monotonic()
+        client = await start_glm(fake, workspace, tmp, {"debounceMs": 0, "items": "always"})
+        editor = Editor(client, encoding=PRESETS["vscode"].expected_encoding, behaviour="vscode")
+        open_all(editor, corpus)
+        await settle(client)
+        print(f"glm-lsp: started, initialized and {len(corpus)} buffers opened in {time.monotonic() - t0:.1f} s")
+
+        if tabby_note is None:
+            tabby_note = tabby_unavailable()
+        if tabby_note is None:
+            try:
+                t0 = time.monotonic()
+                home = tmp / "tabby-home"
+                home.mkdir()
+                tabby = await start_tabby(fake_tabby, workspace, home)
+                for uri, language, text in corpus:
+                    tabby.text_document_did_open(types.DidOpenTextDocumentParams(
+                        text_document=types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
+                try:
+                    await asyncio.wait_for(tabby.text_document_inline_completion_async(
+                        inline_params(main_uri, spots_items[0], False)), TIMEOUT)
+                    tabby_inline_probe = "answered (inline completion supported)"
+                except Exception as exc:  # JsonRpcMethodNotFound with 1.5.0
+                    tabby_inline_probe = f"{type(exc).__name__}: {exc}"
+                print(f"tabby-agent {tabby_version()}: started, initialized and {len(corpus)} buffers opened in "
+                      f"{time.monotonic() - t0:.1f} s; fake Tabby saw {', '.join(fake_tabby.other) or 'nothing else'}")
+            except Exception as exc:
+                tabby_note = f"tabby-agent failed to start or answer: {type(exc).__name__}: {exc}"
+                await stop(tabby)
+                tabby = None
+
+        # the floor: a request that does no work (workspace/executeCommand glm.usage), over the same stdio
+        floor = []
+        for i in range(args.warmup + 50):
+            params = types.ExecuteCommandParams(command="glm.usage")
+            seconds, _ = await timed(client.workspace_execute_command_async(params))
+            if i >= args.warmup:
+                floor.append(seconds * 1000)
+
+        # warm-up, unrecorded; then the recorded requests, the three kinds interleaved
+        for i in range(args.warmup + args.requests):
+            recording = i >= args.warmup
+            await glm_inline(client, fake, main_uri, spots_inline[i], inline_s if recording else None)
+            await glm_completion(client, fake, main_uri, spots_items[i], items_s if recording else None)
+            if tabby is not None:
+                try:
+                    await tabby_completion(tabby, fake_tabby, main_uri, spots_items[i], tabby_s if recording else None)
+                except Exception as exc:
+                    tabby_note = f"tabby-agent stopped answering: {type(exc).__name__}: {exc}"
+                    await stop(tabby)
+                    tabby = None
+        prompt_tokens = None
+        if fake.requests:
+            body = fake.requests[-1].body
+            prompt_tokens = sum(len(m["content"]) for m in body["messages"]) // 4
+        tabby_prompt = None
+        if fake_tabby.last_request:
+            segments = fake_tabby.last_request.get("segments", {})
+            tabby_prompt = sum(len(str(v)) for v in segments.values()) // 4
+    finally:
+        await stop(client)
+        await stop(tabby)
+        fake.stop()
+        fake_tabby.__exit__()
+
+    print()
+    print(f"1. server-added latency, inline completion (Invoked), debounceMs 0, {args.requests} requests "
+          f"(+{args.warmup} warm-up) in a {args.main_lines}-line buffer with {args.others} other buffers open")
+    print(row("server-added (round trip - fake's own)", inline_s.added))
+    print(row("round trip at the client", inline_s.rtt))
+    print(row("for reference: glm.usage round trip", floor))
+    fake_own = [r - a for r, a in zip(inline_s.rtt, inline_s.added)] if not inline_s.no_upstream else []
+    if fake_own:
+        print(row("the fake's own time (arrival -> last byte)", fake_own))
+    if inline_s.added:
+        p50, p99 = statistics.median(inline_s.added), percentile(inline_s.added, 0.99)
+        print(f"  goal p50 <= {P50_GOAL_MS:g} ms: {'met' if p50 <= P50_GOAL_MS else 'MISSED'} ({p50:.2f});  "
+              f"goal p99 <= {P99_GOAL_MS:g} ms: {'met' if p99 <= P99_GOAL_MS else 'MISSED'} ({p99:.2f})")
+    print(f"  answers with a suggestion: {inline_s.with_items}/{len(inline_s.rtt)}; requests that did not reach "
+          f"the fake: {inline_s.no_upstream}; last prompt ~{prompt_tokens} tokens (chars/4)")
+    print()
+    print("3. round trip against a fake provider answering at once, glm-lsp vs tabby-agent (ms)")
+    print(row("glm-lsp textDocument/inlineCompletion", inline_s.rtt))
+    print(row("glm-lsp textDocument/completion", items_s.rtt))
+    print(row("  server-added", items_s.added))
+    if tabby_note is not None:
+        print(f"  tabby-agent: NOT MEASURED: {tabby_note}")
+        return
+    print(f"  tabby-agent textDocument/inlineCompletion: {tabby_inline_probe}")
+    print(row("tabby-agent textDocument/completion", tabby_s.rtt))
+    print(row("  server-added", tabby_s.added))
+    print(f"  answers with a suggestion: glm-lsp inline {inline_s.with_items}/{len(inline_s.rtt)}, glm-lsp completion "
+          f"{items_s.with_items}/{len(items_s.rtt)}, tabby-agent {tabby_s.with_items}/{len(tabby_s.rtt)}; "
+          f"requests that did not reach the fake: {items_s.no_upstream} glm-lsp, {tabby_s.no_upstream} tabby-agent")
+    print(f"  prompt sent upstream (chars/4): glm-lsp ~{prompt_tokens} tokens, tabby-agent ~{tabby_prompt} tokens")
+    if tabby_s.rtt and inline_s.rtt:
+        for label, ours in (("inlineCompletion", inline_s), ("completion", items_s)):
+            for q, name in ((0.5, "p50"), (0.99, "p99")):
+                a, b = percentile(ours.rtt, q), percentile(tabby_s.rtt, q)
+                print(f"  ratio glm-lsp {label} / tabby-agent completion, round trip {name}: {a / b:.2f}")
+        if items_s.added and tabby_s.added:
+            a, b = statistics.median(items_s.added), statistics.median(tabby_s.added)
+            print(f"  ratio server-added p50, completion / completion: {a / b:.2f} "
+                  "(< 1: glm-lsp adds less)")
+
+
+# --------------------------------------------------------------------------- part 2
+
+
+async def bursts(args, corpus, workspace: Path, tmp: Path, delay: float) -> list[tuple[int, int, int, int]]:
+    """[(upstream requests, closed early, answers with a suggestion, requests sent)] per burst."""
+    main_uri, _, main_text = corpus[0]
+    lines = main_text.split("\n")
+    rng = random.Random(args.seed + 2)
+    # bursts start at the end of lines that are indented code lines, spread over the file
+    candidates = [n for n, line in enumerate(lines) if line.startswith("    ") and line.strip() and n > 10]
+    starts = sorted(rng.sample(candidates, args.bursts), reverse=True)  # bottom-up: earlier lines keep their numbers
+    fake = FakeGLM().start()
+    steps = reply_text(ANSWER, chunk_size=len(ANSWER), usage=None).steps
+    fake.default = Reply(steps=[Text(steps[0].text, delay=delay), *steps[1:]])
+    client = None
+    results = []
+    try:
+        client = await start_glm(fake, workspace, tmp, {})
+        editor = Editor(client, encoding=PRESETS["vscode"].expected_encoding, behaviour="vscode")
+        open_all(editor, corpus)
+        await settle(client)
+        await glm_inline(client, fake, main_uri, (starts[0] - 1, len(lines[starts[0] - 1])), None)  # index the buffers
+        await asyncio.sleep(1.0)
+        for n in starts:
+            line = lines[n]
+            indent = line[: len(line) - len(line.lstrip())]
+            editor.type(main_uri, (n, len(line)), "\n" + indent)  # Enter (+ auto-indent): keystroke 1
+            await asyncio.sleep(1.0)  # the user thinks
+            first = len(fake.requests)
+            pending = []
+            column = len(indent)
+            for ch in BURST_TEXT:  # keystrokes 2-30
+                editor.type(main_uri, (n + 1, column), ch)
+                column += 1
+                pending.append(asyncio.create_task(asyncio.wait_for(
+                    client.text_document_inline_completion_async(inline_params(main_uri, (n + 1, column), True)),
+                    TIMEOUT)))
+                await asyncio.sleep(BURST_INTERVAL)
+            answers = await asyncio.gather(*pending)
+            await asyncio.sleep(0.3 + delay)  # let closed streams show up at the fake
+            burst = fake.requests[first:]
+            results.append((len(burst), sum(r.disconnected for r in burst), sum(bool(a and a.items) for a in answers),
+                            len(pending), [keystroke_of(r) for r in burst]))
+            await asyncio.sleep(1.0)
+    finally:
+        await stop(client)
+        fake.stop()
+    return results
+
+
+def keystroke_of(rec) -> str:
+    """Which keystroke of the burst a request was for (characters typed before its cursor), from its prompt."""
+    try:
+        content = rec.body["messages"][-1]["content"]
+    except (KeyError, IndexError, TypeError):
+        return "?"
+    typed = content.split("<|CURSOR|>")[0].rsplit("\n", 1)[-1].lstrip()
+    mark = "x" if rec.disconnected else ""
+    return f"{len(typed)}{mark}" if BURST_TEXT.startswith(typed) else "?"
+
+
+def print_bursts(delay: float, results) -> None:
+    print(f"  fake's time to first byte {delay * 1000:.0f} ms:")
+    for i, (upstream, closed, with_items, sent, which) in enumerate(results, 1):
+        print(f"    burst {i}: {sent} inline requests -> {upstream} upstream request(s), {closed} closed early; "
+              f"{with_items} answer(s) with a suggestion; upstream for keystroke(s) {', '.join(which) or '-'}")
+    total = sum(r[0] for r in results)
+    print(f"    mean upstream requests per burst: {total / len(results):.2f} (goal 1); "
+          f"closed early: {sum(r[1] for r in results)} of {total}")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def header(args) -> None:
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("pygls", "lsprotocol", "httpx", "pytest-lsp"))
+    node = "not found"
+    if shutil.which("node"):
+        with contextlib.suppress(Exception):
+            node = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    print(f"date:    {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
+    print(f"machine: {platform.node()}, {cpu_model()}, {os.cpu_count()} CPUs, {platform.system()} "
+          f"{platform.release()}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"python:  {platform.python_version()} ({sys.executable}); {versions}")
+    print(f"node:    {node}; tabby-agent {tabby_version() or 'not installed'}")
+
+
+async def main_async(args) -> None:
+    with tempfile.TemporaryDirectory(prefix="glm-completion-latency-") as name:
+        tmp = Path(name)
+        workspace = tmp / "project"
+        workspace.mkdir()
+        t0 = time.monotonic()
+        corpus = make_corpus(workspace, args.seed, args.main_lines, args.others, args.other_lines)
+        size = sum(len(text) for _, _, text in corpus)
+        print(f"corpus:  {corpus[0][0].rsplit('/', 1)[-1]} ({args.main_lines} lines, {len(corpus[0][2]) / 1e3:.0f} kB) "
+              f"+ {args.others} buffers x {args.other_lines} lines; {size / 1e6:.1f} MB in all, seed {args.seed}, "
+              f"generated in {time.monotonic() - t0:.1f} s")
+        if not args.skip_latency:
+            await latency_and_comparison(args, corpus, workspace, tmp)
+            print()
+        print(f"2. upstream requests per burst of 30 keystrokes {BURST_INTERVAL * 1000:.0f} ms apart, an Automatic "
+              f"inline request after each, adaptive debounce (default settings)")
+        for delay in (0.0, 0.3):
+            print_bursts(delay, await bursts(args, corpus, workspace, tmp, delay))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=200, help="recorded requests per kind (default 200)")
+    parser.add_argument("--warmup", type=int, default=10, help="unrecorded requests first (default 10)")
+    parser.add_argument("--bursts", type=int, default=5, help="typing bursts per provider delay (default 5)")
+    parser.add_argument("--main-lines", type=int, default=10_000)
+    parser.add_argument("--others", type=int, default=50)
+    parser.add_argument("--other-lines", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=20240611)
+    parser.add_argument("--no-tabby", action="store_true", help="skip the tabby-agent comparison")
+    parser.add_argument("--skip-latency", action="store_true", help="only the typing bursts")
+    args = parser.parse_args(argv)
+    if args.requests < 1 or args.warmup < 0 or args.bursts < 1:
+        parser.error("--requests and --bursts must be >= 1, --warmup >= 0")
+    header(args)
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
