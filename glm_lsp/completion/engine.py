@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 CACHE_SIZE = 64
 TAIL = 1000  # prefix characters compared to recognise a spot
 SUFFIX_HEAD = 200
-FAST_TYPING = 0.12  # seconds between keystrokes below which the user is "typing fast"
-DEBOUNCE_PAUSED, DEBOUNCE_TYPING = 0.04, 0.2
+FAST_TYPING = 0.15  # seconds between keystrokes below which the user is "typing fast"
+PAUSE = 0.6  # a keystroke after this long a pause starts a new thought: answer quickly
+DEBOUNCE_PAUSED, DEBOUNCE_STEADY, DEBOUNCE_TYPING = 0.075, 0.12, 0.2
 
 
 @dataclass
@@ -39,6 +40,7 @@ class Query:
     prefix: str  # all text before the cursor (after the selected completion item, if any)
     suffix: str  # all text after the cursor
     automatic: bool
+    version: int | None
     build_messages: object  # () -> messages; called only when a stream really starts (after debounce)
     context: object  # postprocess.CompletionContext
     stop: list[str] = field(default_factory=list)
@@ -62,9 +64,12 @@ class _Ticket:
 
 
 class CompletionEngine:
-    def __init__(self, run_upstream) -> None:
+    def __init__(self, run_upstream, version_of=None) -> None:
         # run_upstream(query, on_text) -> final suggestion; streams and calls on_text(text_so_far)
+        # version_of(uri) -> the document's version now: a request whose document moved on during
+        # its debounce is dropped, since the request for the newer keystroke is on its way
         self._run_upstream = run_upstream
+        self._version_of = version_of
         self._cache: OrderedDict[tuple[str, int], tuple[str, str, str]] = OrderedDict()
         self._streams: dict[str, _Stream] = {}
         self._tickets: dict[str, _Ticket] = {}
@@ -79,12 +84,11 @@ class CompletionEngine:
     def debounce_for(self, uri: str, setting_ms: int | None) -> float:
         if setting_ms is not None:
             return setting_ms / 1000
-        times = self._keystrokes.get(uri)
-        if not times or len(times) < 2:
-            return DEBOUNCE_PAUSED
-        gaps = sorted(b - a for a, b in zip(times, list(times)[1:]))
-        typing_fast = gaps[len(gaps) // 2] < FAST_TYPING and time.monotonic() - times[-1] < FAST_TYPING
-        return DEBOUNCE_TYPING if typing_fast else DEBOUNCE_PAUSED
+        times = list(self._keystrokes.get(uri, ()))
+        if len(times) < 2 or times[-1] - times[-2] >= PAUSE:
+            return DEBOUNCE_PAUSED  # the first keystroke after a pause
+        gaps = sorted(b - a for a, b in zip(times, times[1:]))
+        return DEBOUNCE_TYPING if gaps[len(gaps) // 2] < FAST_TYPING else DEBOUNCE_STEADY
 
     # -- the request path ------------------------------------------------------------------
 
@@ -102,6 +106,8 @@ class CompletionEngine:
             if stream is None:
                 if query.automatic and debounce > 0:
                     if await _first(ticket.superseded, asyncio.sleep(debounce)) is ticket.superseded:
+                        return None
+                    if self._version_of is not None and self._version_of(query.uri) != query.version:
                         return None
                 stream = self._start(query)
             return await self._await(stream, query, ticket)

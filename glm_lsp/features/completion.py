@@ -34,7 +34,10 @@ def register(server) -> None:
     from glm_lsp.completion.engine import CompletionEngine
 
     state = server.state
-    state.completion = CompletionEngine(lambda query, on_text: run_upstream(server, query, on_text))
+    state.completion = CompletionEngine(
+        lambda query, on_text: run_upstream(server, query, on_text),
+        version_of=lambda uri: state.documents.get(uri).version if uri in state.documents else None,
+    )
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
@@ -149,7 +152,7 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
         return messages
 
     next_line = next((l.strip() for l in window_suffix.splitlines()[1:] if l.strip()), "")
-    query = Query(uri, prefix, suffix, automatic, build_messages, context,
+    query = Query(uri, prefix, suffix, automatic, doc.version, build_messages, context,
                   stop=["\n\n", next_line] if next_line else ["\n\n"])
     debounce = state.completion.debounce_for(uri, settings.completion.debounce_ms) if automatic else 0.0
     suggestion = await state.completion.suggest(query, debounce)
