@@ -67,9 +67,38 @@ def cli_settings(args: argparse.Namespace) -> dict:
     return {key: value for key, value in values.items() if value is not None}
 
 
+class SecretFilter(logging.Filter):
+    """Masks API keys in every log record, at every level (debug logs carry raw protocol traffic)."""
+
+    secrets: set[str] = set()
+    # a key given in settings shows up in logged initialize params before we have read it
+    _KEY_FIELD = __import__("re").compile(r"""(api_?key['"]?\s*[:=]\s*['"]?)([^'",}\s)]+)""", 2)
+
+    @classmethod
+    def add(cls, secret: str | None) -> None:
+        if secret and len(secret) >= 6:
+            cls.secrets.add(secret)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = self._KEY_FIELD.sub(r"\1[API key]", text) if "pi" in text else text
+        for secret in self.secrets:
+            if secret in masked:
+                masked = masked.replace(secret, "[API key]")
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
 def setup_logging(verbosity: int, log_file: str | None) -> None:
+    import os
+
+    for name, value in os.environ.items():
+        if name.endswith("_API_KEY"):
+            SecretFilter.add(value.strip())
     handler: logging.Handler = logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(SecretFilter())
     log.addHandler(handler)
     log.setLevel(logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG)
     log.propagate = False

@@ -314,6 +314,8 @@ def resolve(layers: list[Layer], env: Mapping[str, str] | None = None) -> Resolv
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
         raise _settings_error(exc, merged, origins) from None
+    if settings.api_key is not None:
+        _mask_in_logs(settings.api_key.get_secret_value())
     if settings.api_key is None:
         for var in (settings.key_variable(), GENERIC_KEY_VARIABLE):
             if env.get(var):
@@ -321,6 +323,12 @@ def resolve(layers: list[Layer], env: Mapping[str, str] | None = None) -> Resolv
                 origins["api_key"] = f"environment {var}"
                 break
     return Resolved(settings, origins, unknown)
+
+
+def _mask_in_logs(key: str) -> None:
+    from glm_lsp.cli import SecretFilter
+
+    SecretFilter.add(key)
 
 
 def _normalize(model: type[BaseModel], data: Any, prefix: str, unknown: list[str]) -> dict:

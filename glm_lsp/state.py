@@ -110,6 +110,14 @@ class ServerState:
     def build_context(self, doc, query: str, budget: int, settings, *, with_recent: bool = False):
         return self.context.build(self.documents, doc, query, budget, self.root, settings, with_recent=with_recent)
 
+    def tell(self, server, kind, message: str) -> None:
+        """One message for the user, passed through the redaction (providers echo what they got)."""
+        from lsprotocol import types
+
+        if self.live is not None:
+            message = self.context.redact(message, self.root, self.live.settings)
+        server.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
     def remember_prompt(self, uri: str, messages, context=None) -> None:
         """What was last sent for a document (glm.showPrompt), with the snippets chosen and why."""
         self.last_prompts[uri] = messages
@@ -143,12 +151,11 @@ class ServerState:
         from glm_lsp.errors import AuthenticationError, MissingApiKeyError, QuotaExceededError, SettingsError
 
         kind = type(error).__name__
-        log.info("completion failed: %s", error)
+        log.info("completion failed: %s", type(error).__name__)
         persistent = (AuthenticationError, MissingApiKeyError, QuotaExceededError, SettingsError)
         if isinstance(error, persistent) and kind not in self.failures_shown:
             self.failures_shown.add(kind)
-            server.window_show_message(types.ShowMessageParams(
-                type=types.MessageType.Error, message=f"glm-lsp: completions are failing: {error}"))
+            self.tell(server, types.MessageType.Error, f"glm-lsp: completions are failing: {error}")
     _provider: Provider | None = None
     _provider_key: tuple | None = None
     _retired: list[Provider] = field(default_factory=list)

@@ -92,7 +92,10 @@ async def _ask(settings, question: str, files: list[tuple[str, str]], show_think
         if not ended_with_newline:
             out.write("\n")
         out.flush()
-        print(f"glm-lsp: {exc}", file=sys.stderr)
+        from glm_lsp.context.privacy import Privacy
+
+        key = settings.api_key.get_secret_value() if settings.api_key else ""
+        print(f"glm-lsp: {Privacy(None, [], [key] if key else []).redact(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     finally:
         await provider.aclose()

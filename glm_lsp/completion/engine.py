@@ -140,7 +140,7 @@ class CompletionEngine:
                 stream.done.set_result(None) if not stream.done.done() else None
                 raise
             except Exception as exc:  # reported by run_upstream; the request just gets nothing
-                log.info("completion failed: %s", exc)
+                log.info("completion failed: %s", type(exc).__name__)  # messages may echo the request
                 final = None
             stream.text = final or ""
             if not stream.done.done():

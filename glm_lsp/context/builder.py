@@ -266,20 +266,37 @@ class Unredactor:
 
     def __init__(self, original: str, redacted: str, placeholder: str) -> None:
         self.placeholder = placeholder
-        self.secrets: list[str] = []
-        if original != redacted:
-            matcher = difflib.SequenceMatcher(None, original, redacted, autojunk=False)
-            for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-                if tag != "equal":
-                    self.secrets.extend([original[i1:i2]] * redacted[j1:j2].count(placeholder))
-        self._used = 0
+        self.secrets = _replaced_spans(original, redacted, placeholder)
+        # A line the model kept as it was gets its own secrets back, wherever it moved.
+        self._pairs = [
+            (r.rstrip("\r\n"), o.rstrip("\r\n"))
+            for r, o in zip(redacted.splitlines(True), original.splitlines(True))
+            if placeholder in r
+        ] if redacted.count("\n") == original.count("\n") else []
+        self.reset()
 
     def reset(self) -> None:
         self._used = 0
+        # identical redacted lines (a key block's body) get their originals back in order
+        self.lines: dict[str, deque[str]] = {}
+        for redacted_line, original_line in self._pairs:
+            self.lines.setdefault(redacted_line, deque()).append(original_line)
 
     def apply(self, text: str) -> str:
-        if self.placeholder not in text or not self.secrets:
+        if self.placeholder not in text:
             return text
+        out = []
+        for line in text.splitlines(True):
+            body = line.rstrip("\r\n")
+            if self.lines.get(body):
+                out.append(self.lines[body].popleft() + line[len(body):])
+            elif self.placeholder in line:
+                out.append(self._in_order(line))
+            else:
+                out.append(line)
+        return "".join(out)
+
+    def _in_order(self, text: str) -> str:
         pieces = text.split(self.placeholder)
         out = [pieces[0]]
         for piece in pieces[1:]:
@@ -290,3 +307,28 @@ class Unredactor:
                 out.append(self.placeholder)
             out.append(piece)
         return "".join(out)
+
+
+def _replaced_spans(original: str, redacted: str, placeholder: str) -> list[str]:
+    """The original text each placeholder stands for, in order.
+
+    The redacted text is the original with some spans swapped for the placeholder, so
+    the literal pieces between placeholders occur in the original in the same order;
+    what lies between them is what was replaced. (A character diff would mis-pair
+    secrets that share letters with the placeholder.)
+    """
+    pieces = redacted.split(placeholder)
+    if len(pieces) == 1 or not original.startswith(pieces[0]):
+        return []
+    spans: list[str] = []
+    position = len(pieces[0])
+    for index, piece in enumerate(pieces[1:], start=1):
+        if index == len(pieces) - 1:
+            end = len(original) - len(piece) if piece and original.endswith(piece) else (len(original) if not piece else -1)
+        else:
+            end = original.find(piece, position + 1) if piece else position
+        if end < position:
+            return spans  # cannot pair the rest: leave their placeholders alone
+        spans.append(original[position:end])
+        position = end + len(piece)
+    return spans

@@ -71,7 +71,7 @@ async def run(server, name: str, args: list):
     try:
         return await _dispatch(server, name, args)
     except GlmError as exc:
-        server.window_show_message(types.ShowMessageParams(type=types.MessageType.Error, message=f"glm-lsp: {exc}"))
+        server.state.tell(server, types.MessageType.Error, f"glm-lsp: {exc}")
         return None
 
 

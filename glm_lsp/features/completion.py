@@ -145,13 +145,15 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
         """The prompt, built only when a stream starts: cache hits, reuse and debounce cost nothing."""
         snippets = state.build_context(doc, window_prefix[-CONTEXT_QUERY_CHARS:], COMPLETION_CONTEXT_TOKENS,
                                        settings, with_recent=True)
-        redact = lambda text: state.context.redact(text, state.root, settings)  # noqa: E731
-        messages = prompt.messages(_path(uri, state.root), doc.language_id, redact(window_prefix),
-                                   redact(window_suffix), snippets.render())
+        safe_prefix, safe_suffix = _redact_around_cursor(state, settings, window_prefix, window_suffix)
+        messages = prompt.messages(_path(uri, state.root), doc.language_id, safe_prefix, safe_suffix,
+                                   snippets.render())
         state.remember_prompt(uri, messages, snippets)
         return messages
 
-    next_line = next((l.strip() for l in window_suffix.splitlines()[1:] if l.strip()), "")
+    # the stop sequence goes upstream too: take it from the redacted suffix
+    next_line = next((l.strip() for l in _redact_around_cursor(state, settings, "", window_suffix)[1].splitlines()[1:]
+                      if l.strip()), "")
     query = Query(uri, prefix, suffix, automatic, doc.version, build_messages, context,
                   stop=["\n\n", next_line] if next_line else ["\n\n"])
     debounce = state.completion.debounce_for(uri, settings.completion.debounce_ms) if automatic else 0.0
@@ -159,6 +161,24 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
     if not suggestion:
         return None
     return suggestion, word
+
+
+def _redact_around_cursor(state, settings, prefix: str, suffix: str) -> tuple[str, str]:
+    """Redact the text around the cursor as one text, so a secret the cursor splits is still found."""
+    from glm_lsp.prompts.completion import HOLE
+
+    redact = lambda text: state.context.redact(text, state.root, settings)  # noqa: E731
+    redacted = redact(prefix + HOLE + suffix)
+    line_before = prefix[prefix.rfind("\n") + 1:]
+    line_after = suffix.split("\n", 1)[0]
+    split_secret = redact(line_before + line_after) != redact(line_before) + redact(line_after)
+    if redacted.count(HOLE) == 1 and not split_secret:
+        before, after = redacted.split(HOLE)
+        return before, after
+    # the cursor sits inside a secret: leave the cursor's line out on both sides
+    before, after = redact(prefix), redact(suffix)
+    line_start, line_end = before.rfind("\n") + 1, after.find("\n")
+    return before[:line_start], after[line_end:] if line_end >= 0 else ""
 
 
 def _over_daily_limit(server, settings) -> bool:
@@ -233,5 +253,5 @@ async def run_upstream(server, query, on_text) -> str | None:
     if usage is not None:
         state.context.tokens.observe("".join(m["content"] for m in messages), usage.prompt_tokens)
     state.usage.record(usage or state.estimate_usage(messages, final), "completion")
-    log.info("completion %s: %d chars", query.uri, len(final))
+    log.info("completion %s: %d chars", query.uri, len(final))  # never the text itself
     return final

@@ -102,7 +102,7 @@ async def run(server, target) -> str | None:
 
 
 def _show(server, kind: types.MessageType, message: str) -> None:
-    server.window_show_message(types.ShowMessageParams(type=kind, message=f"glm-lsp: {message}"))
+    server.state.tell(server, kind, f"glm-lsp: {message}")
 
 
 def _path(uri: str, root) -> str:

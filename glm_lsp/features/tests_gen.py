@@ -53,6 +53,7 @@ async def run(server, target) -> dict | None:
     state = server.state
     settings = await state.settings()
     doc = state.documents.get(target.uri)
+    state.check_allowed(target.uri, settings)
     parsed = urlparse(target.uri)
     if parsed.scheme != "file":
         raise GlmError("glm.tests needs a file on disk to put the tests beside.")
@@ -60,10 +61,14 @@ async def run(server, target) -> dict | None:
     test_uri = test_path.as_uri()
     first, last = scope.target_lines(doc, target.range, state.encoding)
     task = _code_task(server, doc, first, last, None)
+    redact = lambda text: state.context.redact(text, state.root, settings)  # noqa: E731
+    task.target, task.before, task.after = redact(task.target), redact(task.before), redact(task.after)
     open_doc = state.documents.get(test_uri) if test_uri in state.documents else None
     existing = open_doc.text if open_doc else (test_path.read_text(encoding="utf-8") if test_path.is_file() else "")
+    if test_uri != target.uri and state.context.excluded(test_uri, state.root, settings):
+        existing = ""  # never send an excluded test file's content
     hint = f"Import the code under test from its module ({test_path.parent} is where the test file lives)."
-    messages = prompt.messages(task, str(test_path.name), existing, hint)
+    messages = prompt.messages(task, str(test_path.name), redact(existing), hint)
     state.last_prompts[target.uri] = messages
 
     newline = scope.newline_of(open_doc, 0) if open_doc else "\n"

@@ -94,7 +94,7 @@ async def run(server, kind: str, target, *, instruction: str | None = None, diag
     progress.end("Done")
     if kind == "fix":
         _verify(server, uri, doc.language_id, "".join(original), new_text)
-        state.remember_fix(uri, diagnostics, new_text)
+        state.remember_fix(uri, diagnostics, state.context.redact(new_text, state.root, settings))
     log.info("%s %s: lines %d-%d replaced by %d lines", kind, uri, first + 1, last + 1, region.length)
     return {"uri": uri, "firstLine": region.start, "lineCount": region.length}
 
@@ -110,6 +110,7 @@ def _prepare(server, kind, doc, first, last, instruction, diagnostics, settings,
     redact = lambda text: state.context.redact(text, state.root, settings)  # noqa: E731
     original_target = task.target
     task.target, task.before, task.after = redact(task.target), redact(task.before), redact(task.after)
+    task.diagnostics = [redact(d) for d in task.diagnostics]  # linters quote literals
     task.context = snippets.render()
     messages = _messages(server, kind, task, instruction, doc.uri, diagnostics)
     state.remember_prompt(doc.uri, messages, snippets)
@@ -289,4 +290,4 @@ async def _offer_revert(server, uri: str, message: str) -> None:
 
 
 def _show(server, kind: types.MessageType, message: str) -> None:
-    server.window_show_message(types.ShowMessageParams(type=kind, message=f"glm-lsp: {message}"))
+    server.state.tell(server, kind, f"glm-lsp: {message}")

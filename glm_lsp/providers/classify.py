@@ -35,13 +35,13 @@ def parse_body(body: bytes) -> tuple[str | None, str, object]:
         data = None
     if data is None:
         text = body.decode("utf-8", errors="replace").strip()
-        return None, text[:_MAX_PROVIDER_TEXT], None
+        return None, text[: _MAX_PROVIDER_TEXT * 4], None
     return (*code_and_message(data), data)
 
 
 def code_and_message(data: object) -> tuple[str | None, str]:
     if not isinstance(data, dict):
-        return None, str(data)[:_MAX_PROVIDER_TEXT]
+        return None, str(data)[: _MAX_PROVIDER_TEXT * 4]
     err = data.get("error")
     if isinstance(data.get("errors"), list) and data["errors"]:
         err = data["errors"][0]
@@ -57,10 +57,10 @@ def code_and_message(data: object) -> tuple[str | None, str]:
     bracket = re.match(r"\[(\d{3,4})\]", message)  # "[1302][Rate limit reached…][id]"
     if code is None and bracket:
         code = bracket.group(1)
-    return (None if code is None else str(code)), message[:_MAX_PROVIDER_TEXT]
+    return (None if code is None else str(code)), message[: _MAX_PROVIDER_TEXT * 4]  # cut after scrubbing
 
 
-def _scrub(text: str, secret: str | None) -> str:
+def scrub(text: str, secret: str | None) -> str:
     if secret and len(secret) >= 4 and secret in text:
         text = text.replace(secret, "[API key]")
     return text
@@ -77,7 +77,7 @@ def classify(
     """One typed error with a message that says what failed and what to do."""
     label = settings.provider_label
     secret = settings.api_key.get_secret_value() if settings.api_key else None
-    message = _scrub(message.strip(), secret)
+    message = scrub(message.strip(), secret)[:_MAX_PROVIDER_TEXT]  # scrub first: a cut key would survive
     detail = ", ".join(x for x in (f"HTTP {status}" if status else "", f"code {code}" if code else "") if x)
     said = f" ({detail}: {message})" if message else (f" ({detail})" if detail else "")
     kw = {"provider": settings.provider, "status": status, "code": code}

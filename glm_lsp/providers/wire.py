@@ -36,20 +36,25 @@ class Decoder:
         try:
             obj = json.loads(data)
         except ValueError as exc:
+            shown = classify.scrub(data, self._key())[:80]
             raise errors.ProtocolError(
                 f"{self.settings.provider_label} sent a stream event that is not JSON "
-                f"({data[:80]!r}). Check that baseUrl points at {self.settings.provider_label}'s API.",
+                f"({shown!r}). Check that baseUrl points at {self.settings.provider_label}'s API.",
                 provider=self.settings.provider,
             ) from exc
         if not isinstance(obj, dict) and not isinstance(obj, list):
             raise errors.ProtocolError(
-                f"{self.settings.provider_label} sent an unexpected stream event ({data[:80]!r}).",
+                f"{self.settings.provider_label} sent an unexpected stream event "
+                f"({classify.scrub(data, self._key())[:80]!r}).",
                 provider=self.settings.provider,
             )
         if sse.event == "error" or (isinstance(obj, dict) and ("error" in obj or "errors" in obj)):
             code, message = classify.code_and_message(obj)
             raise classify.classify(self.settings, None, code, message)
         return self.decode_json(obj)
+
+    def _key(self) -> str | None:
+        return self.settings.api_key.get_secret_value() if self.settings.api_key else None
 
     def decode_json(self, obj) -> list[Event]:  # pragma: no cover - overridden
         raise NotImplementedError
