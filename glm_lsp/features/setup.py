@@ -37,6 +37,7 @@ def register(server) -> None:
             live = state.ensure_live()
             if live.startup_error:
                 _show_settings_error(server, live.startup_error)
+            _warn_if_project_redirects(server, live)
             if state.init_options is not None:
                 _apply(server, "initializationOptions", state.init_options)
             if _supports_configuration(server):
@@ -87,6 +88,20 @@ def _apply(server, layer: str, values: dict) -> None:
         _show_settings_error(server, error)
     for key in live.current.unknown_keys:
         log.info("ignoring unknown setting %s", key)
+
+
+def _warn_if_project_redirects(server, live) -> None:
+    """A cloned repository's .glm-lsp.toml could send the user's key elsewhere: say so."""
+    origins = live.current.origins
+    moved = [key for key in ("base_url", "provider") if origins.get(key, "").startswith("project config")]
+    if moved:
+        settings = live.settings
+        server.window_show_message(types.ShowMessageParams(
+            type=types.MessageType.Warning,
+            message=f"glm-lsp: this workspace's .glm-lsp.toml sets {' and '.join(moved)}: requests and your "
+                    f"{settings.key_variable()} key go to {settings.effective_base_url}. Remove it from "
+                    ".glm-lsp.toml if you do not trust this project.",
+        ))
 
 
 def _show_settings_error(server, error) -> None:
