@@ -148,11 +148,13 @@ class ServerState:
         """Persistent failures (no key, 401, quota, bad settings) are shown once; others logged."""
         from lsprotocol import types
 
-        from glm_lsp.errors import AuthenticationError, MissingApiKeyError, QuotaExceededError, SettingsError
+        from glm_lsp.errors import (
+            AuthenticationError, MissingApiKeyError, QuotaExceededError, SettingsError, UnknownModelError,
+        )
 
         kind = type(error).__name__
         log.info("completion failed: %s", type(error).__name__)
-        persistent = (AuthenticationError, MissingApiKeyError, QuotaExceededError, SettingsError)
+        persistent = (AuthenticationError, MissingApiKeyError, QuotaExceededError, SettingsError, UnknownModelError)
         if isinstance(error, persistent) and kind not in self.failures_shown:
             self.failures_shown.add(kind)
             self.tell(server, types.MessageType.Error, f"glm-lsp: completions are failing: {error}")

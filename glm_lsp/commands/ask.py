@@ -67,7 +67,7 @@ async def _ask(settings, question: str, files: list[tuple[str, str]], show_think
         top_p=settings.top_p,
     )
     provider = Provider(settings, on_retry=on_retry)
-    ended_with_newline = True
+    ended_with_newline, cut = True, False
     try:
         async with provider.stream(request) as events:
             async for event in events:
@@ -86,6 +86,7 @@ async def _ask(settings, question: str, files: list[tuple[str, str]], show_think
                         file=sys.stderr,
                     )
                 elif isinstance(event, Finish) and event.reason == "length":
+                    cut = True
                     print("\nglm-lsp: the answer was cut at maxTokens; raise maxTokens for longer answers.",
                           file=sys.stderr)
     except GlmError as exc:
@@ -99,7 +100,7 @@ async def _ask(settings, question: str, files: list[tuple[str, str]], show_think
         return EXIT_ERROR
     finally:
         await provider.aclose()
-    if out.isatty() and not ended_with_newline:
+    if (cut or out.isatty()) and not ended_with_newline:
         out.write("\n")
     out.flush()
-    return 0
+    return EXIT_ERROR if cut else 0  # a script must be able to tell a cut answer

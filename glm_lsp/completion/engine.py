@@ -171,8 +171,8 @@ class CompletionEngine:
     def _reusable(self, query: Query) -> _Stream | None:
         """The running stream of this document if the user typed what it is suggesting."""
         stream = self._streams.get(query.uri)
-        if stream is None or stream.done is None or stream.done.done() and stream.done.result() is None:
-            return None
+        if stream is None or stream.done is None or stream.done.done():
+            return None  # a finished stream's answer is in the cache (or was nothing)
         if stream.task is None or (stream.task.done() and stream.task.cancelled()):
             return None
         if not _extends(query.prefix, stream.prefix) or query.suffix[:SUFFIX_HEAD] != stream.suffix_head:

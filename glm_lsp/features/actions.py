@@ -59,7 +59,7 @@ def register(server) -> None:
     @server.feature(types.CODE_ACTION_RESOLVE)
     def resolve(action: types.CodeAction) -> types.CodeAction:
         data = action.data if isinstance(action.data, dict) else {}
-        if action.command is None and data.get("command"):
+        if action.command is None and isinstance(data.get("command"), str) and isinstance(data.get("argument"), dict):
             action.command = types.Command(title=action.title, command=data["command"], arguments=[data["argument"]])
         return action
 

@@ -133,8 +133,10 @@ def parse_target(name: str, args: list, state) -> Target:
     if instruction is not None and not isinstance(instruction, str):
         raise JsonRpcInvalidParams(f"{name}: instruction must be a string; got {_short(instruction)}.")
     diagnostics = arg.get("diagnostics")
-    if diagnostics is not None and not (isinstance(diagnostics, list) and all(isinstance(d, dict) for d in diagnostics)):
-        raise JsonRpcInvalidParams(f"{name}: diagnostics must be a list of LSP diagnostics; got {_short(diagnostics)}.")
+    if diagnostics is not None and not (isinstance(diagnostics, list) and all(_is_diagnostic(d) for d in diagnostics)):
+        raise JsonRpcInvalidParams(
+            f"{name}: diagnostics must be a list of LSP diagnostics ({{range, message}}); got {_short(diagnostics)}."
+        )
     return Target(arg["uri"], _parse_range(name, arg.get("range")), instruction, diagnostics)
 
 
@@ -152,6 +154,16 @@ def _parse_range(name: str, value) -> Range | None:
             f"non-negative whole numbers; got {_short(value)}."
         )
     return (points[0], points[1])
+
+
+def _is_diagnostic(value) -> bool:
+    if not isinstance(value, dict) or not isinstance(value.get("message"), str):
+        return False
+    try:
+        _parse_range("diagnostic", value.get("range"))
+    except JsonRpcInvalidParams:
+        return False
+    return isinstance(value.get("range"), dict)
 
 
 def _optional_uri(name: str, args: list) -> str | None:

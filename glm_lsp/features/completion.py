@@ -68,9 +68,10 @@ def register(server) -> None:
             return types.CompletionList(is_incomplete=True, items=[])
         suggestion, word = found
         doc = state.documents.get(params.text_document.uri)
-        line = doc.line(params.position.line)
+        line_no = min(params.position.line, doc.line_count - 1)  # a position past the end: the last line
+        line = doc.line(line_no)
         cursor = units_to_index(line, params.position.character, state.encoding)
-        start = types.Position(line=params.position.line,
+        start = types.Position(line=line_no,
                                character=index_to_units(line, cursor - len(word), state.encoding))
         first_line = (word + suggestion).split("\n", 1)[0].rstrip("\r")
         item = types.CompletionItem(
@@ -79,7 +80,8 @@ def register(server) -> None:
             detail="GLM-5.1",
             kind=types.CompletionItemKind.Text,
             documentation=_documentation(server, doc.language_id, word + suggestion),
-            text_edit=types.TextEdit(range=types.Range(start=start, end=params.position), new_text=word + suggestion),
+            text_edit=types.TextEdit(range=types.Range(start=start, end=types.Position(
+            line=line_no, character=index_to_units(line, cursor, state.encoding))), new_text=word + suggestion),
             insert_text_format=types.InsertTextFormat.PlainText,
             sort_text="~glm",  # after the language server's own items
         )
@@ -220,7 +222,7 @@ async def run_upstream(server, query, on_text) -> str | None:
     """One completion request upstream: stream, post-process, stop as soon as complete."""
     from glm_lsp.completion.postprocess import Progressive
     from glm_lsp.errors import GlmError
-    from glm_lsp.providers.events import ChatRequest, TextDelta, Usage
+    from glm_lsp.providers.events import ChatRequest, Finish, TextDelta, Usage
 
     state = server.state
     settings = await state.settings()
@@ -235,7 +237,7 @@ async def run_upstream(server, query, on_text) -> str | None:
         priority="completion",
     )
     progressive = Progressive(query.context)
-    usage = None
+    usage, cut = None, False
     try:
         async with state.provider(settings).stream(request) as events:
             async for event in events:
@@ -246,10 +248,14 @@ async def run_upstream(server, query, on_text) -> str | None:
                         break  # leaving the block closes the stream: stop paying for it
                 elif isinstance(event, Usage):
                     usage = event
+                elif isinstance(event, Finish) and event.reason == "length":
+                    cut = True
     except GlmError as exc:
         state.report_completion_failure(server, exc)
         raise
     final = progressive.finish()
+    if cut:  # cut at completion.maxTokens: keep only the lines that were complete
+        final = final.rsplit("\n", 1)[0] if "\n" in final else ""
     if usage is not None:
         state.context.tokens.observe("".join(m["content"] for m in messages), usage.prompt_tokens)
     state.usage.record(usage or state.estimate_usage(messages, final), "completion")

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 ECHO_WAIT = 0.5  # seconds to wait for the didChange of an applied edit before re-checking
 REFUSAL_WAIT = 0.2  # after applied:false, time for a crossing keystroke's didChange to arrive
 MAX_SENDS = 6  # attempts for one state before giving up
+APPLY_TIMEOUT = 5.0  # a client that never answers applyEdit counts as refusing it
 
 
 class EditRefused(Exception):
@@ -193,8 +194,8 @@ class EditSession:
             ),
         )
         try:
-            result = await self.server.workspace_apply_edit_async(params)
-        except Exception as exc:  # the client answered with an error: same as a refusal
+            result = await asyncio.wait_for(self.server.workspace_apply_edit_async(params), APPLY_TIMEOUT)
+        except Exception as exc:  # an error answer, or none in time: same as a refusal
             log.info("applyEdit failed: %s", exc)
             return False
         if not result.applied:

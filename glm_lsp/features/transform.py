@@ -226,7 +226,9 @@ def _code_task(server, doc, first: int, last: int, diagnostics):
 
 
 def _describe(diagnostic: dict) -> str:
-    line = diagnostic.get("range", {}).get("start", {}).get("line")
+    rng = diagnostic.get("range")
+    start = rng.get("start") if isinstance(rng, dict) else None
+    line = start.get("line") if isinstance(start, dict) else None
     where = f"line {line + 1}: " if isinstance(line, int) else ""
     source = f" [{diagnostic['source']}]" if diagnostic.get("source") else ""
     return f"{where}{diagnostic.get('message', '')}{source}"

@@ -132,7 +132,13 @@ class Provider:
     async def _open(self, request: ChatRequest, api_key: str) -> _Opened:
         """Send, check the status, and read until the first delta (or the end)."""
         url, headers, body = self._wire.build(self.settings, request, api_key)
-        http_request = self._client.build_request("POST", url, headers=headers, json=body)
+        try:
+            http_request = self._client.build_request("POST", url, headers=headers, json=body)
+        except UnicodeEncodeError as exc:  # lone surrogates: a binary file opened as text
+            raise errors.BadRequestError(
+                "The text to send holds characters that cannot be encoded (is this a binary file?). "
+                "Nothing was sent.", provider=self.settings.provider,
+            ) from exc
         try:
             async with asyncio.timeout(self.settings.timeout_seconds + self.settings.connect_timeout_seconds):
                 response = await self._send(http_request)
