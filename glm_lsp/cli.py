@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from glm_lsp import __version__
+from glm_lsp.logs import SecretFilter
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -65,29 +66,6 @@ def cli_settings(args: argparse.Namespace) -> dict:
     """The CLI layer of settings: only flags the user gave."""
     values = {"provider": args.provider, "base_url": args.base_url, "model": args.model}
     return {key: value for key, value in values.items() if value is not None}
-
-
-class SecretFilter(logging.Filter):
-    """Masks API keys in every log record, at every level (debug logs carry raw protocol traffic)."""
-
-    secrets: set[str] = set()
-    # a key given in settings shows up in logged initialize params before we have read it
-    _KEY_FIELD = __import__("re").compile(r"""(api_?key['"]?\s*[:=]\s*['"]?)([^'",}\s)]+)""", 2)
-
-    @classmethod
-    def add(cls, secret: str | None) -> None:
-        if secret and len(secret) >= 6:
-            cls.secrets.add(secret)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        masked = self._KEY_FIELD.sub(r"\1[API key]", text) if "pi" in text else text
-        for secret in self.secrets:
-            if secret in masked:
-                masked = masked.replace(secret, "[API key]")
-        if masked != text:
-            record.msg, record.args = masked, None
-        return True
 
 
 def setup_logging(verbosity: int, log_file: str | None) -> None:

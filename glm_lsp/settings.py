@@ -326,7 +326,7 @@ def resolve(layers: list[Layer], env: Mapping[str, str] | None = None) -> Resolv
 
 
 def _mask_in_logs(key: str) -> None:
-    from glm_lsp.cli import SecretFilter
+    from glm_lsp.logs import SecretFilter
 
     SecretFilter.add(key)
 

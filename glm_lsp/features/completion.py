@@ -109,7 +109,7 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
     from glm_lsp.completion.engine import Query
     from glm_lsp.completion.postprocess import CompletionContext
     from glm_lsp.context import scope
-    from glm_lsp.features.explain import _path
+    from glm_lsp.context.builder import relative
     from glm_lsp.prompts import completion as prompt
 
     state = server.state
@@ -148,7 +148,7 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
         snippets = state.build_context(doc, window_prefix[-CONTEXT_QUERY_CHARS:], COMPLETION_CONTEXT_TOKENS,
                                        settings, with_recent=True)
         safe_prefix, safe_suffix = _redact_around_cursor(state, settings, window_prefix, window_suffix)
-        messages = prompt.messages(_path(uri, state.root), doc.language_id, safe_prefix, safe_suffix,
+        messages = prompt.messages(relative(uri, state.root), doc.language_id, safe_prefix, safe_suffix,
                                    snippets.render())
         state.remember_prompt(uri, messages, snippets)
         return messages

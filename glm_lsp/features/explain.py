@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from lsprotocol import types
 
+from glm_lsp.context.builder import relative
 from glm_lsp.context.scope import selected_code
 from glm_lsp.features.explain_document import ExplainDocument
 from glm_lsp.features.progress import StreamProgress
@@ -46,7 +47,7 @@ async def run(server, target) -> str | None:
     code, first, last = selected_code(doc, target.range, state.encoding)
     snippets = state.build_context(doc, code, settings.context.max_tokens, settings)
     code = state.context.redact(code, state.root, settings)
-    messages = prompt.messages(_path(target.uri, state.root), doc.language_id, code, first, last, snippets.render())
+    messages = prompt.messages(relative(target.uri, state.root), doc.language_id, code, first, last, snippets.render())
     state.remember_prompt(target.uri, messages, snippets)
     request = ChatRequest(
         messages=messages,
@@ -60,7 +61,7 @@ async def run(server, target) -> str | None:
     state.start_session(session)
     progress = StreamProgress(server, "GLM: Explain", session.cancel)
     await progress.begin(f"Explaining lines {first + 1}-{last + 1}…")
-    document = ExplainDocument(server, _path(target.uri, state.root), first, last)
+    document = ExplainDocument(server, relative(target.uri, state.root), first, last)
     try:
         await document.open()
     except OSError as exc:  # no cache directory: progress and result still work
@@ -103,17 +104,3 @@ async def run(server, target) -> str | None:
 
 def _show(server, kind: types.MessageType, message: str) -> None:
     server.state.tell(server, kind, f"glm-lsp: {message}")
-
-
-def _path(uri: str, root) -> str:
-    """Workspace-relative where possible: the model needs no home directory names."""
-    from pathlib import Path
-    from urllib.parse import unquote, urlparse
-
-    parsed = urlparse(uri)
-    if parsed.scheme != "file":
-        return uri
-    path = Path(unquote(parsed.path))
-    if root is not None and path.is_relative_to(root):
-        return str(path.relative_to(root))
-    return path.name

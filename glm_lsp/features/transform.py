@@ -210,12 +210,12 @@ async def _ask_instruction(server) -> str | None:
 
 
 def _code_task(server, doc, first: int, last: int, diagnostics):
-    from glm_lsp.features.explain import _path
+    from glm_lsp.context.builder import relative
     from glm_lsp.prompts.code import CodeTask
 
     lo, hi = max(0, first - CONTEXT_LINES), min(doc.line_count, last + 1 + CONTEXT_LINES)
     return CodeTask(
-        path=_path(doc.uri, server.state.root),
+        path=relative(doc.uri, server.state.root),
         language=doc.language_id,
         target="".join(doc.line_with_ending(n) for n in range(first, last + 1)),
         first_line=first,
