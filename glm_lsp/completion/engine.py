@@ -96,6 +96,7 @@ class CompletionEngine:
         """The suggestion for this spot, or None (nothing, or superseded by a newer request)."""
         cached = self._from_cache(query)
         if cached is not None:
+            log.debug("completion at %d: from the cache", len(query.prefix))
             self._supersede(query.uri, keep=None)
             return cached or None
         ticket = _Ticket(asyncio.get_running_loop().create_future())
@@ -106,10 +107,14 @@ class CompletionEngine:
             if stream is None:
                 if query.automatic and debounce > 0:
                     if await _first(ticket.superseded, asyncio.sleep(debounce)) is ticket.superseded:
+                        log.debug("completion at %d: superseded during its debounce", len(query.prefix))
                         return None
                     if self._version_of is not None and self._version_of(query.uri) != query.version:
+                        log.debug("completion at %d: the document moved on during its debounce", len(query.prefix))
                         return None
                 stream = self._start(query)
+            else:
+                log.debug("completion at %d: reusing the running stream", len(query.prefix))
             return await self._await(stream, query, ticket)
         finally:
             if self._tickets.get(query.uri) is ticket:
@@ -129,6 +134,7 @@ class CompletionEngine:
         stream = _Stream(query.prefix, query.suffix[:SUFFIX_HEAD], done=loop.create_future())
         self._streams[query.uri] = stream
         self.upstream_requests += 1
+        log.debug("completion at %d: upstream request %d", len(query.prefix), self.upstream_requests)
 
         def on_text(text: str) -> None:
             stream.text = text
@@ -161,6 +167,7 @@ class CompletionEngine:
         finally:
             stream.waiters -= 1
         if winner is ticket.superseded:
+            log.debug("completion at %d: superseded while streaming", len(query.prefix))
             return None
         final = stream.done.result()
         typed = query.prefix[len(stream.prefix):]

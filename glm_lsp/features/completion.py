@@ -42,6 +42,8 @@ def register(server) -> None:
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(params: types.InlineCompletionParams) -> types.InlineCompletionList | None:
         automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
+        log.debug("inlineCompletion %s %d:%d (%s)", params.text_document.uri, params.position.line,
+                  params.position.character, "automatic" if automatic else "invoked")
         selected = params.context.selected_completion_info
         found = await _suggest(server, params.text_document.uri, params.position, automatic, selected)
         if found is None:

@@ -16,6 +16,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,9 @@ from tests.editors.vscode.codeserver import (
 from tests.fake_glm import FakeGLM
 
 TEST_KEY = "test-key"
-SERVER = [sys.executable, "-m", "glm_lsp", "serve", "-v"]
+# The server's own log (-vv: each completion request's fate) goes to a file that explain() shows.
+SERVER_LOG = Path(tempfile.gettempdir()) / f"glm-lsp-vscode-tests-{os.getpid()}.log"
+SERVER = [sys.executable, "-m", "glm_lsp", "serve", "-vv", "--log-file", str(SERVER_LOG)]
 KEY_VARIABLES = ("ZAI_API_KEY", "BIGMODEL_API_KEY", "OXEN_API_KEY", "RUNWARE_API_KEY", "OPENAI_API_KEY", "GLM_API_KEY")
 TIMINGS: dict[str, float] = {}
 NOTES: list[str] = []
@@ -95,6 +98,35 @@ class VSCode:
                 raise AssertionError(f"ghost text {shown!r}, wanted {text!r}\n{self.explain()}")
             time.sleep(0.05)
 
+    def ready(self) -> None:
+        """Wait for the server: a keystroke before it runs gets no completion request at all."""
+        self.wait_log("is running", timeout=60)
+
+    def type_for_ghost_text(self, text: str, attempts: int = 4) -> None:
+        """Type ``text`` so that VS Code asks the server for an inline completion.
+
+        For a second or two after the language client starts, VS Code's renderer does not
+        yet know the client's inline completion provider and a keystroke asks nothing (seen
+        on this machine: no request reaches the server). A user just types on; the test
+        undoes the keystroke and types it again, up to ``attempts`` times, and says so.
+        """
+        for attempt in range(attempts):
+            asked = self.server_log().count("inlineCompletion ")
+            self.call("type", text=text)
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                if self.server_log().count("inlineCompletion ") > asked:
+                    if attempt:
+                        NOTES.append(f"VS Code asked for an inline completion at keystroke {attempt + 1}")
+                    return
+                time.sleep(0.05)
+            self.call("press", keys=["Backspace"] * len(text))
+        raise AssertionError(f"VS Code never asked for an inline completion after {attempts} keystrokes\n"
+                             f"{self.explain()}")
+
+    def server_log(self) -> str:
+        return SERVER_LOG.read_text(errors="replace") if SERVER_LOG.exists() else ""
+
     def wait_log(self, text: str, timeout: float = 30) -> str:
         """Wait until the GLM output channel (on disk) contains ``text``."""
         deadline = time.monotonic() + timeout
@@ -114,7 +146,9 @@ class VSCode:
             notes = self.call("notifications")
         except Exception as exc:  # the page may be gone
             notes = repr(exc)
+        server_log = self.server_log() or "(empty)"
         return (f"notifications: {notes}\n--- GLM log\n{self.server.glm_log()[-4000:]}\n"
+                f"--- server log ({SERVER_LOG})\n{server_log[-4000:]}\n"
                 f"--- code-server log\n{self.server.log_path.read_text(errors='replace')[-2000:]}")
 
 
@@ -185,6 +219,7 @@ def vscode(vscode_tools, tmp_path_factory):
         server.stop()
         fake.stop()
         netns.close()
+        SERVER_LOG.unlink(missing_ok=True)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -130,10 +130,11 @@ def test_rewrite_asks_for_the_instruction(vscode):
 
 def test_ghost_text_appears_and_tab_accepts_it(vscode):
     vscode.fake.default = reply_text("+ b")  # every completion request gets it
+    vscode.ready()
     (vscode.project / "add.py").write_text("def add(a, b):\n    return a\n")
     vscode.open("add.py")
     vscode.call("press", keys=["Control+Home", "ArrowDown", "End"])
-    vscode.call("type", text=" ")
+    vscode.type_for_ghost_text(" ")
     vscode.wait_ghost_text("+ b")
     vscode.screenshot("vscode-ghost-text.png")
     assert vscode.call("lines")[:2] == ["def add(a, b):", "    return a + b"]  # drawn, not yet in the text
@@ -184,7 +185,7 @@ def test_set_api_key_keeps_it_in_secret_storage(vscode):
     (vscode.project / "key.py").write_text("def add(a, b):\n    return a\n")
     vscode.open("key.py")
     vscode.call("press", keys=["Control+Home", "ArrowDown", "End"])
-    vscode.call("type", text=" ")
+    vscode.type_for_ghost_text(" ")
     vscode.wait_ghost_text("+ b")
     assert vscode.fake.requests[-1].headers["authorization"] == f"Bearer {NEW_KEY}"
     assert NEW_KEY not in vscode.server.glm_log()
