@@ -3,11 +3,17 @@
 The provider's own usage figures are recorded after each request; today's total is
 what ``usage.dailyTokenLimit`` is checked against. The book lives in
 ``<user data dir>/glm-lsp/usage.json`` (written atomically; days older than 30 are
-dropped) so the limit holds across editor restarts.
+dropped) so the limit holds across editor restarts. Writes are batched: a request only
+adds to memory, and one write a second later (or at shutdown/exit) merges what is
+pending into the file, so the disk stays off every request's path. The file is read
+back before each write, so several servers (several editors) add up rather than
+overwrite each other.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import datetime as dt
 import json
 import logging
@@ -18,6 +24,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 KEEP_DAYS = 30
+FLUSH_DELAY = 1.0  # seconds: the requests of a burst share one write
 
 
 @dataclass
@@ -39,6 +46,13 @@ class Totals:
         self.cached_tokens += usage.cached_tokens or 0
         self.cost += usage.cost or 0.0
 
+    def merge(self, other: Totals) -> None:
+        self.requests += other.requests
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cached_tokens += other.cached_tokens
+        self.cost += other.cost
+
     def as_json(self) -> dict:
         return {**asdict(self), "tokens": self.tokens}
 
@@ -49,12 +63,16 @@ class UsageBook:
     session: Totals = field(default_factory=Totals)
     by_feature: dict[str, Totals] = field(default_factory=dict)
     last: dict | None = None
+    pending: Totals = field(default_factory=Totals)  # recorded, not yet in the file
+    _flush_timer: asyncio.TimerHandle | None = None
 
     @classmethod
     def default(cls) -> UsageBook:
         import platformdirs
 
-        return cls(Path(platformdirs.user_data_dir("glm-lsp")) / "usage.json")
+        book = cls(Path(platformdirs.user_data_dir("glm-lsp")) / "usage.json")
+        atexit.register(book.flush)  # the last second's requests, when the process ends
+        return book
 
     def record(self, usage, feature: str) -> None:
         self.session.add(usage)
@@ -62,23 +80,42 @@ class UsageBook:
         self.last = {"feature": feature, "promptTokens": usage.prompt_tokens,
                      "completionTokens": usage.completion_tokens, "cachedTokens": usage.cached_tokens,
                      "cost": usage.cost}
+        self.pending.add(usage)
+        if self._flush_timer is None:
+            try:
+                self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_DELAY, self.flush)
+            except RuntimeError:  # no event loop (a script): write now
+                self.flush()
+
+    def flush(self) -> None:
+        """Add what is pending to the file."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if not self.pending.requests:
+            return
         days = self._load()
-        today = days.setdefault(_today(), asdict(Totals()))
-        totals = Totals(**today)
-        totals.add(usage)
+        totals = Totals(**days.get(_today(), {}))
+        totals.merge(self.pending)
         days[_today()] = asdict(totals)
+        self.pending = Totals()
         self._save(days)
 
     def today(self) -> Totals:
-        return Totals(**self._load().get(_today(), {}))
+        totals = Totals(**self._load().get(_today(), {}))
+        totals.merge(self.pending)
+        return totals
 
     def summary(self) -> dict:
         days = self._load()
+        today = Totals(**days.get(_today(), {}))
+        today.merge(self.pending)
+        days[_today()] = asdict(today)
         return {
             "lastRequest": self.last,
             "session": self.session.as_json(),
             "sessionByFeature": {name: t.as_json() for name, t in self.by_feature.items()},
-            "today": Totals(**days.get(_today(), {})).as_json(),
+            "today": today.as_json(),
             "days": {day: Totals(**v).as_json() for day, v in sorted(days.items())[-7:]},
         }
 

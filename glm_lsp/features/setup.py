@@ -60,6 +60,7 @@ def register(server) -> None:
     async def shutdown(params: None = None) -> None:
         for session in state.sessions:
             session.cancel()
+        state.usage.flush()
         await state.aclose()
 
 
