@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -78,6 +78,15 @@ class Privacy:
         self._secrets = sorted(
             {s for s in secrets if s and s.strip() and s not in REDACTED}, key=len, reverse=True
         )
+        # Secrets that can span paragraphs: text holding one is redacted whole.
+        self._multiline_secrets = [s for s in self._secrets if "\n" in s]
+        # redact()'s paragraph memo: paragraph -> redacted paragraph, or None if unchanged.
+        # Least recently used first; bounded by the characters held (keys and values).
+        self._memo: OrderedDict[str, str | None] = OrderedDict()
+        self._memo_chars = 0
+        self._memo_limit = _MEMO_LIMIT
+        self._memo_min_chars = _MEMO_MIN_CHARS
+        self._whole_runs = 0  # calls of _redact_whole(): how tests see the memo at work
 
     # ---------------------------------------------------------------- excluded()
 
@@ -174,6 +183,46 @@ class Privacy:
 
     def redact(self, text: str) -> str:
         """Replace secrets with REDACTED, keeping quotes, operators and every line break."""
+        # Completion requests redact the same code around the cursor and the same
+        # snippets again and again, so paragraphs are redacted once and remembered.
+        # That gives the same result as redacting the whole text when no rule sees
+        # across a paragraph boundary. Every regex pass matches within one line and
+        # _redact_assignments reads only its own line, except:
+        # - key blocks: "Proc-Type:"/"DEK-Info:" headers are followed by a blank line
+        #   inside the block, and the block state runs across lines -> whole text;
+        # - a secret of the user's with a line break can cover a blank line -> whole text;
+        # - define(\n\n'DB_PASSWORD', ...): the "(" before the arguments may end the
+        #   previous paragraph -> _paragraphs() keeps such paragraphs together.
+        # Passes never add or remove a line break, so the paragraphs stay put from one
+        # pass to the next and each paragraph's fixpoint is the whole text's.
+        if (
+            len(text) < self._memo_min_chars
+            or "PRIVATE KEY" in text
+            or any(secret in text for secret in self._multiline_secrets)
+        ):
+            return self._redact_whole(text)
+        return "".join(map(self._redact_paragraph, _paragraphs(text)))
+
+    def _redact_paragraph(self, paragraph: str) -> str:
+        memo = self._memo
+        if paragraph in memo:
+            memo.move_to_end(paragraph)
+            redacted = memo[paragraph]
+            return paragraph if redacted is None else redacted
+        redacted = self._redact_whole(paragraph)
+        value = None if redacted == paragraph else redacted  # most code has no secret
+        cost = len(paragraph) + (len(value) if value is not None else 0)
+        if cost <= self._memo_limit:
+            memo[paragraph] = value
+            self._memo_chars += cost
+            while self._memo_chars > self._memo_limit:
+                old, old_value = memo.popitem(last=False)
+                self._memo_chars -= len(old) + (len(old_value) if old_value is not None else 0)
+        return redacted
+
+    def _redact_whole(self, text: str) -> str:
+        """redact() on the text in one piece: the rules, repeated until nothing changes."""
+        self._whole_runs += 1
         # Every pass only replaces text with REDACTED, but one pass can expose a match
         # to an earlier one; repeating until nothing changes makes redact() idempotent.
         # Text without secrets takes one pass, text with secrets usually two.
@@ -202,6 +251,33 @@ class Privacy:
         text = _XML_SECRET.sub(_replace_xml_secret, text)
         text = _redact_assignments(text)
         return text
+
+
+# --------------------------------------------------------------------------- paragraphs
+
+# Texts shorter than this are redacted in one piece: the memo would save little.
+_MEMO_MIN_CHARS = 400
+# Characters (paragraphs and their redactions) a Privacy's memo holds at most.
+_MEMO_LIMIT = 4_000_000
+# Blank lines (empty or whitespace-only) and the line break before them.
+# [^\S\n] is whitespace other than "\n", the same set str.isspace() accepts.
+_BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")
+
+
+def _paragraphs(text: str) -> list[str]:
+    """The text cut after each run of blank lines; "".join() of the pieces is the text."""
+    pieces: list[str] = []
+    start = 0
+    for m in _BLANK_LINES.finditer(text):
+        # _redact_assignments accepts ('NAME', 'value') only after "(", looking back
+        # over any whitespace: a paragraph after "define(" and blank lines stays with it.
+        line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
+        if line.rstrip().endswith("(") or m.end() == len(text):
+            continue
+        pieces.append(text[start : m.end()])
+        start = m.end()
+    pieces.append(text[start:])
+    return pieces
 
 
 # --------------------------------------------------------------------------- helpers
