@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ SUFFIX_HEAD = 200
 FAST_TYPING = 0.15  # seconds between keystrokes below which the user is "typing fast"
 PAUSE = 0.6  # a keystroke after this long a pause starts a new thought: answer quickly
 DEBOUNCE_PAUSED, DEBOUNCE_STEADY, DEBOUNCE_TYPING = 0.075, 0.12, 0.2
+RHYTHM_KEYSTROKES = 20  # keystroke times kept per document to know the user's pace
 
 
 @dataclass
@@ -41,9 +42,8 @@ class Query:
     suffix: str  # all text after the cursor
     automatic: bool
     version: int | None
-    build_messages: object  # () -> messages; called only when a stream really starts (after debounce)
+    prepare: object  # () -> (messages, stop sequences); called only when a stream really starts
     context: object  # postprocess.CompletionContext
-    stop: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -64,12 +64,13 @@ class _Ticket:
 
 
 class CompletionEngine:
-    def __init__(self, run_upstream, version_of=None) -> None:
+    def __init__(self, run_upstream, version_of=None, clock=time.monotonic) -> None:
         # run_upstream(query, on_text) -> final suggestion; streams and calls on_text(text_so_far)
         # version_of(uri) -> the document's version now: a request whose document moved on during
         # its debounce is dropped, since the request for the newer keystroke is on its way
         self._run_upstream = run_upstream
         self._version_of = version_of
+        self._clock = clock  # when keystrokes happen (a test gives its own)
         self._cache: OrderedDict[tuple[str, int], tuple[str, str, str]] = OrderedDict()
         self._streams: dict[str, _Stream] = {}
         self._tickets: dict[str, _Ticket] = {}
@@ -79,16 +80,22 @@ class CompletionEngine:
     # -- typing rhythm (from didChange) --------------------------------------------------
 
     def keystroke(self, uri: str) -> None:
-        self._keystrokes.setdefault(uri, deque(maxlen=6)).append(time.monotonic())
+        self._keystrokes.setdefault(uri, deque(maxlen=RHYTHM_KEYSTROKES)).append(self._clock())
 
     def debounce_for(self, uri: str, setting_ms: int | None) -> float:
         if setting_ms is not None:
             return setting_ms / 1000
         times = list(self._keystrokes.get(uri, ()))
-        if len(times) < 2 or times[-1] - times[-2] >= PAUSE:
-            return DEBOUNCE_PAUSED  # the first keystroke after a pause
-        gaps = sorted(b - a for a, b in zip(times, times[1:]))
-        return DEBOUNCE_TYPING if gaps[len(gaps) // 2] < FAST_TYPING else DEBOUNCE_STEADY
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        typing = sorted(gap for gap in gaps if gap < PAUSE)  # the user's pace, pauses left out
+        if not gaps or gaps[-1] >= PAUSE:
+            # The first keystroke after a pause: answer quickly, but wait about two of the
+            # user's usual gaps, so a fast typist's next keystroke comes before a request does.
+            if not typing:
+                return DEBOUNCE_PAUSED
+            return min(max(DEBOUNCE_PAUSED, 2 * typing[len(typing) // 2]), DEBOUNCE_STEADY)
+        recent = sorted(gaps[-5:])
+        return DEBOUNCE_TYPING if recent[len(recent) // 2] < FAST_TYPING else DEBOUNCE_STEADY
 
     # -- the request path ------------------------------------------------------------------
 

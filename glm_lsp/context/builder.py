@@ -17,6 +17,7 @@ cache hits; the volatile part (the cursor region) is put last by the prompts.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import time
 from collections import deque
@@ -87,6 +88,7 @@ class ContextBuilder:
         self._excluded: dict[str, str | None] = {}  # uri → reason, for the current privacy rules
         self._imports: dict[tuple, set[str]] = {}  # (uri, version, open uris) → imported open uris
         self._names: dict[tuple, dict[str, int]] = {}  # (uri, version) → defined names
+        self._indent_unit: tuple[tuple, str] = ((None, None), "    ")  # ((uri, version), unit): the last asked
         self._redactions: dict[str, str] = {}
         self._redaction_owner = None
 
@@ -124,6 +126,15 @@ class ContextBuilder:
         self._excluded.pop(uri, None)
         self._names = {k: v for k, v in self._names.items() if k[0] != uri}
         self._imports = {k: v for k, v in self._imports.items() if k[0] != uri}
+
+    def indent_unit(self, doc: Document) -> str:
+        """scope.indent_unit, remembered per document version (it reads up to 500 lines)."""
+        from glm_lsp.context.scope import indent_unit
+
+        key = (doc.uri, doc.version)
+        if self._indent_unit[0] != key:
+            self._indent_unit = (key, indent_unit(doc))
+        return self._indent_unit[1]
 
     def _defined(self, doc: Document) -> dict[str, int]:
         from glm_lsp.context.imports import defined_names
@@ -242,11 +253,13 @@ def line_in(query: str, doc: Document, line: int) -> bool:
     return 0 <= line < doc.line_count and doc.line(line).strip() != "" and doc.line(line) in query
 
 
+@functools.lru_cache(maxsize=4096)  # called per open document per request; URIs repeat
 def uri_path(uri: str) -> Path | None:
     parsed = urlparse(uri)
     return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
 
 
+@functools.lru_cache(maxsize=4096)
 def relative(uri: str, root: Path | None) -> str:
     path = uri_path(uri)
     if path is None:

@@ -140,26 +140,24 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
     window_suffix = _first_lines(suffix, SUFFIX_LINES)
     context = CompletionContext(
         prefix=window_prefix, suffix=window_suffix, language=doc.language_id,
-        newline=scope.newline_of(doc, line_no), indent_unit=scope.indent_unit(doc),
+        newline=scope.newline_of(doc, line_no), indent_unit=state.context.indent_unit(doc),
     )
     if state.context.excluded(uri, state.root, settings):
         return None  # an excluded file is never sent, not even for completions
 
-    def build_messages() -> list[dict[str, str]]:
-        """The prompt, built only when a stream starts: cache hits, reuse and debounce cost nothing."""
+    def prepare() -> tuple[list[dict[str, str]], list[str]]:
+        """The prompt and stop sequences, built only when a stream starts: cache hits, reuse
+        and debounce cost nothing. Both come from the redacted text (a stop sequence is sent too)."""
+        safe_prefix, safe_suffix = _redact_around_cursor(state, settings, window_prefix, window_suffix)
         snippets = state.build_context(doc, window_prefix[-CONTEXT_QUERY_CHARS:], COMPLETION_CONTEXT_TOKENS,
                                        settings, with_recent=True)
-        safe_prefix, safe_suffix = _redact_around_cursor(state, settings, window_prefix, window_suffix)
         messages = prompt.messages(relative(uri, state.root), doc.language_id, safe_prefix, safe_suffix,
                                    snippets.render())
         state.remember_prompt(uri, messages, snippets)
-        return messages
+        next_line = next((line.strip() for line in safe_suffix.splitlines()[1:] if line.strip()), "")
+        return messages, ["\n\n", next_line] if next_line else ["\n\n"]
 
-    # the stop sequence goes upstream too: take it from the redacted suffix
-    next_line = next((l.strip() for l in _redact_around_cursor(state, settings, "", window_suffix)[1].splitlines()[1:]
-                      if l.strip()), "")
-    query = Query(uri, prefix, suffix, automatic, doc.version, build_messages, context,
-                  stop=["\n\n", next_line] if next_line else ["\n\n"])
+    query = Query(uri, prefix, suffix, automatic, doc.version, prepare, context)
     debounce = state.completion.debounce_for(uri, settings.completion.debounce_ms) if automatic else 0.0
     suggestion = await state.completion.suggest(query, debounce)
     if not suggestion:
@@ -228,14 +226,14 @@ async def run_upstream(server, query, on_text) -> str | None:
 
     state = server.state
     settings = await state.settings()
-    messages = query.build_messages()
+    messages, stop = query.prepare()
     request = ChatRequest(
         messages=messages,
         thinking=settings.thinking == "enabled",
         max_tokens=settings.completion.max_tokens,
         temperature=settings.temperature if settings.temperature is not None else DEFAULT_TEMPERATURE,
         top_p=settings.top_p,
-        stop=query.stop,
+        stop=stop,
         priority="completion",
     )
     progressive = Progressive(query.context)
