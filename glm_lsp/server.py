@@ -66,6 +66,42 @@ class GlmServer(LanguageServer):
         )
         self.state = ServerState()
 
+    def start_io(self, stdin=None, stdout=None) -> None:
+        """pygls' stdio loop, plus a quiet end when the client goes away without ``exit``.
+
+        pygls returns from its read loop at EOF and lets ``asyncio.run`` cancel every task;
+        a command still streaming then dies with a CancelledError traceback on stderr.
+        Here the work in flight is stopped first, as ``shutdown`` does.
+        """
+        import asyncio
+        import sys
+        import threading
+
+        from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+
+        self._stop_event = threading.Event()
+        reader = StdinAsyncReader(stdin or sys.stdin.buffer, self.thread_pool)
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def serve_until_eof() -> None:
+            await run_async(stop_event=self._stop_event, reader=reader, protocol=self.protocol,
+                            logger=logging.getLogger("pygls.server"), error_handler=self.report_server_error)
+            if not self._stop_event.is_set():  # EOF, not exit: the client vanished
+                log.info("the client closed the connection; stopping")
+                await self.state.stop()
+                others = asyncio.all_tasks() - {asyncio.current_task()}
+                if others:
+                    await asyncio.wait(others, timeout=2)  # handlers finishing their cancelled work
+
+        try:
+            asyncio.run(serve_until_eof())
+        except BrokenPipeError:
+            log.warning("the connection to the client is lost; stopping")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
+
 
 def create_server() -> GlmServer:
     from glm_lsp.features import actions, commands, completion, hover, setup, sync

@@ -219,6 +219,17 @@ class ServerState:
         """The last fix for these same diagnostics, if they survived it ("Fix again")."""
         return self.fixes.get((uri, _diagnostic_key(diagnostics))) if diagnostics else None
 
+    async def stop(self) -> None:
+        """Shutdown, or the client is gone: stop the work in flight, write what is pending, close."""
+        for session in self.sessions:
+            session.cancel()  # a command cancelled like this ends quietly, answering None
+        if self.completion is not None:
+            for doc in list(self.documents):
+                self.completion.forget(doc.uri)  # closes their upstream streams
+        if self._usage is not None:
+            self._usage.flush()
+        await self.aclose()
+
     def start_session(self, session: Session) -> None:
         self.sessions = [s for s in self.sessions if s.task is None or not s.task.done()]
         self.sessions.append(session)

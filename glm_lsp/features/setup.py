@@ -58,10 +58,7 @@ def register(server) -> None:
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(params: None = None) -> None:
-        for session in state.sessions:
-            session.cancel()
-        state.usage.flush()
-        await state.aclose()
+        await state.stop()
 
 
 async def _pull_configuration(server) -> bool:

@@ -724,6 +724,7 @@ EXIT_TRACEBACK = (
     "with a traceback on stderr (exit code is still 0); fix: on EOF cancel sessions as the shutdown handler does "
     "(Session.cancel, so commands return None), or end command handlers quietly when the server is stopping"
 )
+FIXED.add(EXIT_TRACEBACK)
 
 
 async def disconnect_mid_stream(lsp, fake, workspace, how: str) -> int | None:
