@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from glm_lsp.context.documents import Document
+from glm_lsp.context.redacted import RedactedViews
 from glm_lsp.context.tokens import TokenEstimator
 
 IMPORT_BOOST = 2.0
@@ -44,6 +45,7 @@ class Snippet:
     tokens: int
     first_line: int = 0
     reason: str = ""
+    uri: str = ""  # the document it comes from ("" for recent edits)
 
 
 @dataclass
@@ -88,6 +90,7 @@ class ContextBuilder:
         self._excluded: dict[str, str | None] = {}  # uri → reason, for the current privacy rules
         self._imports: dict[tuple, set[str]] = {}  # (uri, version, open uris) → imported open uris
         self._names: dict[tuple, dict[str, int]] = {}  # (uri, version) → defined names
+        self.views = RedactedViews()  # other buffers redacted while the editor is idle
         self._indent_unit: tuple[tuple, str] = ((None, None), "    ")  # ((uri, version), unit): the last asked
         self._redactions: dict[str, str] = {}
         self._redaction_owner = None
@@ -123,6 +126,7 @@ class ContextBuilder:
 
     def forget(self, uri: str) -> None:
         self.index.forget(uri)
+        self.views.forget(uri)
         self._excluded.pop(uri, None)
         self._names = {k: v for k, v in self._names.items() if k[0] != uri}
         self._imports = {k: v for k, v in self._imports.items() if k[0] != uri}
@@ -204,8 +208,22 @@ class ContextBuilder:
                 text = "\n".join(f"{relative(e.uri, root)}:{e.line + 1}: {e.text.strip()}" for e in edits[-8:])
                 candidates.append(Snippet("", "recent edits", text, 1.0, self.tokens.estimate(text),
                                           0, "what you just changed"))
-        # Redact only what is chosen (redaction keeps lengths close, so the budget still holds).
-        context.snippets = [replace(s, text=self._redacted(s.text, privacy)) for s in self._fill(candidates, budget)]
+        # Redact only what is chosen (redaction keeps lengths close, so the budget still holds):
+        # from the document's redacted copy when it is ready (context/redacted.py), else now.
+        by_uri = {d.uri: d for d in allowed}
+        chosen = []
+        for snippet in self._fill(candidates, budget):
+            doc = by_uri.get(snippet.uri) if snippet.source == "open buffer" else None
+            view = self.views.lines(doc, privacy) if doc is not None else None
+            if view is not None:
+                first = snippet.first_line
+                text = "\n".join(view[first:first + snippet.text.count("\n") + 1])
+            elif doc is not None and "PRIVATE KEY" in doc.text:
+                continue  # the window may be inside a key block that starts above it: wait for the copy
+            else:
+                text = self._redacted(snippet.text, privacy)
+            chosen.append(replace(snippet, text=text))
+        context.snippets = chosen
         return context
 
     def _redacted(self, text: str, privacy) -> str:
@@ -219,7 +237,8 @@ class ContextBuilder:
         return self._redactions[text]
 
     def _snippet(self, doc, root, source, text, score, line, reason, privacy) -> Snippet:
-        return Snippet(relative(doc.uri, root), source, text, score, self.tokens.estimate(text) + 8, line, reason)
+        return Snippet(relative(doc.uri, root), source, text, score, self.tokens.estimate(text) + 8, line, reason,
+                       doc.uri)
 
     def _fill(self, candidates: list[Snippet], budget: int) -> list[Snippet]:
         """Best first into the budget, never the same lines twice; then a stable order."""

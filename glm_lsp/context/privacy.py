@@ -25,7 +25,7 @@ import math
 import os
 import re
 from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pathspec import GitIgnoreSpec
@@ -195,13 +195,21 @@ class Privacy:
         #   previous paragraph -> _paragraphs() keeps such paragraphs together.
         # Passes never add or remove a line break, so the paragraphs stay put from one
         # pass to the next and each paragraph's fixpoint is the whole text's.
-        if (
-            len(text) < self._memo_min_chars
-            or "PRIVATE KEY" in text
-            or any(secret in text for secret in self._multiline_secrets)
-        ):
+        if len(text) < self._memo_min_chars or self._needs_whole(text):
             return self._redact_whole(text)
         return "".join(map(self._redact_paragraph, _paragraphs(text)))
+
+    def redact_in_steps(self, text: str) -> Iterator[str]:
+        """redact(text) in pieces whose concatenation is the result, one paragraph at a
+        time, so a background task can pause between them. Each piece is remembered."""
+        if self._needs_whole(text):
+            yield self._redact_whole(text)
+            return
+        for paragraph in _paragraphs(text):
+            yield self._redact_paragraph(paragraph)
+
+    def _needs_whole(self, text: str) -> bool:
+        return "PRIVATE KEY" in text or any(secret in text for secret in self._multiline_secrets)
 
     def _redact_paragraph(self, paragraph: str) -> str:
         memo = self._memo
@@ -258,7 +266,7 @@ class Privacy:
 # Texts shorter than this are redacted in one piece: the memo would save little.
 _MEMO_MIN_CHARS = 400
 # Characters (paragraphs and their redactions) a Privacy's memo holds at most.
-_MEMO_LIMIT = 4_000_000
+_MEMO_LIMIT = 8_000_000
 # Blank lines (empty or whitespace-only) and the line break before them.
 # [^\S\n] is whitespace other than "\n", the same set str.isspace() accepts.
 _BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")

@@ -136,8 +136,8 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
     line_text = doc.line(line_no)
     word_match = _WORD.search(line_text[: units_to_index(line_text, position.character, state.encoding)])
     word = word_match.group(0) if word_match else ""
-    window_prefix = _last_lines(prefix, PREFIX_LINES)
-    window_suffix = _first_lines(suffix, SUFFIX_LINES)
+    window_prefix = _at_paragraph_start(_last_lines(prefix, PREFIX_LINES), whole=len(prefix))
+    window_suffix = _at_paragraph_end(_first_lines(suffix, SUFFIX_LINES), whole=len(suffix))
     context = CompletionContext(
         prefix=window_prefix, suffix=window_suffix, language=doc.language_id,
         newline=scope.newline_of(doc, line_no), indent_unit=state.context.indent_unit(doc),
@@ -198,6 +198,29 @@ def _over_daily_limit(server, settings) -> bool:
                     "completions are paused until tomorrow. Commands still run.",
         ))
     return True
+
+
+# Windows are cut at blank lines when one is near their edge: the redaction memo holds the
+# file's paragraphs (context/redacted.py), so a window of whole paragraphs is redacted from
+# the memo and only the paragraph holding the cursor is redacted anew.
+_BLANK_RUN = re.compile(r"\n(?:[^\S\n]*\n)+")
+EDGE_LINES = 20  # at most this many lines dropped to cut a window at a blank line
+
+
+def _at_paragraph_start(window: str, whole: int) -> str:
+    if len(window) == whole:
+        return window  # the start of the file
+    edge = _first_lines(window, EDGE_LINES)
+    blank = _BLANK_RUN.search(edge)
+    return window[blank.end():] if blank and blank.end() < len(edge) else window
+
+
+def _at_paragraph_end(window: str, whole: int) -> str:
+    if len(window) == whole:
+        return window  # the end of the file
+    start = len(window) - len(_last_lines(window, EDGE_LINES))
+    blanks = list(_BLANK_RUN.finditer(window, max(0, start - 1)))
+    return window[: blanks[-1].end()] if blanks and blanks[-1].start() > 0 else window
 
 
 def _last_lines(text: str, count: int) -> str:

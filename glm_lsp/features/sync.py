@@ -12,6 +12,7 @@ def register(server) -> None:
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
         doc = params.text_document
         state.documents.open(doc.uri, doc.text, doc.version, doc.language_id)
+        state.context.views.changed(doc.uri, lambda uri: _redaction_source(state, uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:
@@ -31,6 +32,7 @@ def register(server) -> None:
             doc = state.documents.get(uri)  # a whole-document change: compare lines to place it
             old_lines = [doc.line_with_ending(n) for n in range(doc.line_count)]
         state.documents.change(uri, params.text_document.version, changes, state.encoding)
+        state.context.views.changed(uri, lambda uri: _redaction_source(state, uri))
         for follower in followers:
             follower.on_change(changes, old_lines)
         if uri not in state.edit_sessions:  # the user's own typing (not our streamed edits)
@@ -52,6 +54,13 @@ def register(server) -> None:
         session = state.edit_sessions.get(uri)
         if session is not None:
             session.conflict = True  # the buffer is gone: stop writing into it
+
+
+async def _redaction_source(state, uri: str):
+    """What the background redaction of a document needs, read when it runs (settings may change)."""
+    settings = await state.settings()
+    privacy = state.context.privacy(state.root, settings)
+    return state.documents, privacy, bool(state.context.excluded(uri, state.root, settings))
 
 
 def _followers(state, uri: str) -> list:

@@ -1,0 +1,86 @@
+"""Redacted copies of the open documents, made while the editor is idle.
+
+A completion request takes snippets from the other open buffers and sends the code
+around the cursor; redacting them on the request path costs milliseconds. Redaction
+keeps every line break, so a document redacted whole has the same lines as the
+document, and a window of its lines is that window redacted (with the whole file as
+context, which can only find more). A moment after a document opens or changes, a
+background task redacts it one paragraph at a time, yielding to requests between
+paragraphs; this also fills the redaction memo (Privacy.redact) with the document's
+paragraphs, so the code around the cursor is mostly a memo hit too. A copy is used only
+while its document is at the same version, with the same privacy rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 0.5  # after the last open/change: typing is over for now
+SLICE_SECONDS = 0.003  # redaction run before yielding to requests
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # LSP's line breaks only, as the documents and the index split
+
+
+class RedactedViews:
+    def __init__(self) -> None:
+        self._views: dict[str, tuple[int | None, object, list[str]]] = {}  # uri → (version, privacy, lines)
+        self._dirty: set[str] = set()
+        self._last_change = 0.0
+        self._task: asyncio.Task | None = None
+
+    def lines(self, doc, privacy) -> list[str] | None:
+        """The document's lines redacted (no line endings), or None if not ready for this version."""
+        view = self._views.get(doc.uri)
+        if view is None or view[0] != doc.version or view[1] is not privacy:
+            return None
+        return view[2]
+
+    def changed(self, uri: str, source) -> None:
+        """A document opened or changed. ``await source(uri)`` → (documents, privacy, excluded), asked when idle."""
+        self._dirty.add(uri)
+        self._last_change = time.monotonic()
+        if self._task is None or self._task.done():
+            try:
+                self._task = asyncio.get_running_loop().create_task(self._run(source))
+            except RuntimeError:  # no event loop (tests of the pure parts)
+                pass
+
+    def forget(self, uri: str) -> None:
+        self._views.pop(uri, None)
+        self._dirty.discard(uri)
+
+    async def _run(self, source) -> None:
+        while self._dirty:
+            idle = time.monotonic() - self._last_change
+            if idle < IDLE_SECONDS:
+                await asyncio.sleep(IDLE_SECONDS - idle)
+                continue
+            uri = self._dirty.pop()
+            try:
+                await self._redact(uri, *await source(uri))
+            except Exception as exc:  # a background nicety: never worth a crash
+                log.debug("redacting %s in the background failed: %s", uri, exc)
+
+    async def _redact(self, uri: str, documents, privacy, excluded: bool) -> None:
+        if uri not in documents or excluded or privacy is None:
+            self._views.pop(uri, None)
+            return
+        doc = documents.get(uri)
+        version, text = doc.version, doc.text
+        pieces = []
+        started = time.monotonic()
+        for piece in privacy.redact_in_steps(text):
+            pieces.append(piece)
+            if time.monotonic() - started > SLICE_SECONDS:
+                await asyncio.sleep(0)  # let requests in
+                if uri not in documents or documents.get(uri).version != version:
+                    self._dirty.add(uri)  # changed meanwhile: start again when idle
+                    return
+                started = time.monotonic()
+        lines = _LINE_BREAK.split("".join(pieces))
+        if len(lines) == doc.line_count:  # the same lines, as redaction promises
+            self._views[uri] = (version, privacy, lines)

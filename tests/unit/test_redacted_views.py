@@ -1,0 +1,126 @@
+"""Redacted copies of open documents, made in the background, and the snippets taken from them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from glm_lsp.context import redacted
+from glm_lsp.context.builder import ContextBuilder
+from glm_lsp.context.documents import DocumentStore
+from glm_lsp.context.privacy import REDACTED, Privacy
+from glm_lsp.settings import Settings
+from tests.unit.test_privacy import PEM_BODY
+
+URI = "file:///w/keys.py"
+OTHER = "file:///w/other.py"
+KEY_LINES = PEM_BODY * 12  # a long key: a window in its middle shows neither BEGIN nor END
+CODE = "\n".join([
+    "def load_signing_material(store):",
+    '    return store.read("signing")',
+    "",
+    'SIGNING_KEY = """-----BEGIN RSA PRIVATE KEY-----',
+    *KEY_LINES,
+    '-----END RSA PRIVATE KEY-----"""',
+    "",
+    "def verify_signature(payload, signature, signing_material):",
+    "    return signing_material.verify(payload, signature)",
+    "",
+])
+
+
+@pytest.fixture(autouse=True)
+def quick(monkeypatch):
+    monkeypatch.setattr(redacted, "IDLE_SECONDS", 0.01)
+
+
+class Workspace:
+    """Open documents and the source the views read when idle."""
+
+    def __init__(self, excluded: set[str] = frozenset()) -> None:
+        self.documents = DocumentStore()
+        self.privacy = Privacy(None, [])
+        self.excluded = excluded
+
+    async def source(self, uri: str):
+        return self.documents, self.privacy, uri in self.excluded
+
+
+async def until_ready(views, doc, privacy, timeout: float = 5.0) -> list[str]:
+    for _ in range(int(timeout / 0.01)):
+        lines = views.lines(doc, privacy)
+        if lines is not None:
+            return lines
+        await asyncio.sleep(0.01)
+    raise AssertionError("the redacted copy was never made")
+
+
+async def test_the_copy_is_the_document_redacted_whole_line_for_line():
+    ws = Workspace()
+    views = redacted.RedactedViews()
+    doc = ws.documents.open(URI, CODE, 1, "python")
+    views.changed(URI, ws.source)
+    lines = await until_ready(views, doc, ws.privacy)
+    assert "\n".join(lines) == ws.privacy.redact(CODE)
+    assert len(lines) == doc.line_count
+    middle = slice(20, 30)  # key material only: alone, it is not recognisable as a key
+    assert all(line in PEM_BODY for line in CODE.split("\n")[middle])
+    assert ws.privacy.redact("\n".join(CODE.split("\n")[middle])) != REDACTED  # why the copy exists
+    assert set(lines[middle]) == {REDACTED}
+
+
+async def test_a_copy_is_used_only_for_its_version_and_rules():
+    ws = Workspace()
+    views = redacted.RedactedViews()
+    doc = ws.documents.open(URI, CODE, 1, "python")
+    views.changed(URI, ws.source)
+    await until_ready(views, doc, ws.privacy)
+    assert views.lines(doc, Privacy(None, ["*.txt"])) is None  # other rules: not this copy
+    ws.documents.change(URI, 2, [("# edited\n", ((0, 0), (0, 0)))], "utf-16")
+    assert views.lines(doc, ws.privacy) is None  # stale at once
+    views.changed(URI, ws.source)
+    lines = await until_ready(views, doc, ws.privacy)
+    assert lines[0] == "# edited"
+
+
+async def test_excluded_and_closed_documents_get_no_copy():
+    ws = Workspace(excluded={URI})
+    views = redacted.RedactedViews()
+    doc = ws.documents.open(URI, CODE, 1, "python")
+    other = ws.documents.open(OTHER, "x = 1\n", 1, "python")
+    views.changed(URI, ws.source)
+    views.changed(OTHER, ws.source)
+    await until_ready(views, other, ws.privacy)
+    assert views.lines(doc, ws.privacy) is None
+    views.forget(OTHER)
+    assert views.lines(other, ws.privacy) is None
+
+
+async def test_snippets_inside_a_long_key_come_from_the_copy_or_not_at_all():
+    builder = ContextBuilder()
+    settings = Settings()
+    documents = DocumentStore()
+    current = documents.open("file:///w/main.py", "verify_signature(payload, signature, signing_material)\n", 1,
+                             "python")
+    keys = documents.open(URI, CODE, 1, "python")
+    privacy = builder.privacy(None, settings)
+
+    def build():
+        context = builder.build(documents, current, "verify_signature payload signature signing_material",
+                                2000, None, settings)
+        return [s.text for s in context.snippets if s.source == "open buffer"]
+
+    # no copy yet: a file holding a private key gives no window (one may sit inside the key)
+    assert build() == []
+
+    async def source(uri):
+        return documents, privacy, False
+
+    builder.views.changed(URI, source)
+    await until_ready(builder.views, keys, privacy)
+    texts = build()
+    assert texts, "the ranked window is offered once the copy is ready"
+    for text in texts:
+        assert not any(line in text for line in PEM_BODY)
+        assert "verify_signature" in text
