@@ -21,6 +21,7 @@ explicit and unit-tested (tests/unit/test_privacy.py).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -249,8 +250,9 @@ class Privacy:
             if secret in text:
                 text = text.replace(secret, "\n".join(REDACTED for _ in secret.split("\n")))
         text = _redact_key_blocks(text)
-        for pattern, needs_random in _PREFIX_KEYS:
-            text = pattern.sub(lambda m, r=needs_random: _replace_key(m, r), text)
+        for pattern, needs_random, literals in _PREFIX_KEYS:
+            if literals is None or any(literal in text for literal in literals):
+                text = pattern.sub(lambda m, r=needs_random: _replace_key(m, r), text)
         text = _AUTH_SCHEME.sub(_replace_auth_scheme, text)
         text = _SLACK_WEBHOOK.sub(lambda m: m.group(1) + REDACTED, text)
         text = _URL_PASSWORD.sub(_replace_url_password, text)
@@ -386,35 +388,37 @@ def _redact_key_blocks(text: str) -> str:
 
 _L = r"(?<![A-Za-z0-9_\-])"  # not inside a longer word
 
-# (pattern, needs _looks_random on the whole match): the flag guards prefixes that
-# identifiers also use ("hf_hub_download", "sk-button-primary").
-_PREFIX_KEYS: list[tuple[re.Pattern[str], bool]] = [
+# (pattern, needs _looks_random on the whole match, literals): the flag guards prefixes
+# that identifiers also use ("hf_hub_download", "sk-button-primary"). Every match holds
+# one of the literals: a C substring test skips the pattern's scan (its lookbehind makes
+# the regex slow at every position) on the code that has none, which is most code.
+_PREFIX_KEYS: list[tuple[re.Pattern[str], bool, tuple[str, ...] | None]] = [
     # AWS access key ids.
-    (re.compile(_L + r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"), False),
+    (re.compile(_L + r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])"), False, ("AKIA", "ASIA", "ABIA", "ACCA")),
     # Anthropic, OpenAI (project keys first, then any sk-...).
-    (re.compile(_L + r"sk-ant-[A-Za-z0-9_\-]{8,}"), False),
-    (re.compile(_L + r"sk-proj-[A-Za-z0-9_\-]{8,}"), False),
-    (re.compile(_L + r"sk-[A-Za-z0-9_\-]{8,}"), True),
+    (re.compile(_L + r"sk-ant-[A-Za-z0-9_\-]{8,}"), False, ("sk-ant-",)),
+    (re.compile(_L + r"sk-proj-[A-Za-z0-9_\-]{8,}"), False, ("sk-proj-",)),
+    (re.compile(_L + r"sk-[A-Za-z0-9_\-]{8,}"), True, ("sk-",)),
     # GitHub.
-    (re.compile(_L + r"github_pat_[A-Za-z0-9_]{8,}"), False),
-    (re.compile(_L + r"gh[pousr]_[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"), True),
+    (re.compile(_L + r"github_pat_[A-Za-z0-9_]{8,}"), False, ("github_pat_",)),
+    (re.compile(_L + r"gh[pousr]_[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"), True, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
     # Slack bot/user/app tokens.
-    (re.compile(_L + r"(?:xox[bpars]|xapp)-[A-Za-z0-9\-]{8,}"), False),
+    (re.compile(_L + r"(?:xox[bpars]|xapp)-[A-Za-z0-9\-]{8,}"), False, ("xox", "xapp-")),
     # Stripe secret, restricted and live publishable keys.
-    (re.compile(_L + r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"), True),
-    (re.compile(_L + r"pk_live_[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"), True),
+    (re.compile(_L + r"(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"), True, ("_live_", "_test_")),
+    (re.compile(_L + r"pk_live_[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"), True, ("pk_live_",)),
     # Google API keys.
-    (re.compile(_L + r"AIza[0-9A-Za-z_\-]{8,}"), False),
+    (re.compile(_L + r"AIza[0-9A-Za-z_\-]{8,}"), False, ("AIza",)),
     # GitLab, npm, Hugging Face.
-    (re.compile(_L + r"glpat-[A-Za-z0-9_\-]{8,}"), False),
-    (re.compile(_L + r"npm_[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"), True),
-    (re.compile(_L + r"hf_[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"), True),
+    (re.compile(_L + r"glpat-[A-Za-z0-9_\-]{8,}"), False, ("glpat-",)),
+    (re.compile(_L + r"npm_[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"), True, ("npm_",)),
+    (re.compile(_L + r"hf_[A-Za-z0-9]{8,}(?![A-Za-z0-9_])"), True, ("hf_",)),
     # SendGrid: SG.<id>.<secret>; the second part optional for truncated keys.
-    (re.compile(r"(?<![A-Za-z0-9_.\-])SG\.[A-Za-z0-9_\-]{8,}(?:\.[A-Za-z0-9_\-]{8,})?"), True),
+    (re.compile(r"(?<![A-Za-z0-9_.\-])SG\.[A-Za-z0-9_\-]{8,}(?:\.[A-Za-z0-9_\-]{8,})?"), True, ("SG.",)),
     # Z.AI / Zhipu (the GLM provider): <32 hex id>.<secret>.
-    (re.compile(_L + r"[0-9a-fA-F]{32}\.[A-Za-z0-9]{16,}(?![A-Za-z0-9])"), False),
+    (re.compile(_L + r"[0-9a-fA-F]{32}\.[A-Za-z0-9]{16,}(?![A-Za-z0-9])"), False, None),
     # JWTs: base64url of '{"' twice, then an optional signature.
-    (re.compile(_L + r"eyJ[A-Za-z0-9_\-]{2,}\.ey[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"), False),
+    (re.compile(_L + r"eyJ[A-Za-z0-9_\-]{2,}\.ey[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*"), False, ("eyJ",)),
 ]
 
 
@@ -495,12 +499,13 @@ def _replace_xml_secret(m: re.Match[str]) -> str:
 # --------------------------------------------------------------------------- assignments
 
 
-def _components(name: str) -> list[str]:
+@functools.lru_cache(maxsize=16384)  # code repeats its names; this runs per assignment
+def _components(name: str) -> tuple[str, ...]:
     """Words of an identifier: "AWS_SECRET_ACCESS_KEY", "apiKey", "db.password", "X-Auth-Token"."""
     words: list[str] = []
     for part in re.split(r"[^A-Za-z0-9]+", name):
         words += re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+\d*|[A-Z]+\d*|\d+", part)
-    return [w.lower() for w in words]
+    return tuple(w.lower() for w in words)
 
 
 # One word that names a secret; glued forms ("mypassword", "authtoken") included.
@@ -553,6 +558,7 @@ def _is_secret_word(word: str) -> bool:
     return word != "secretary" and _SECRET_WORD.fullmatch(word) is not None
 
 
+@functools.lru_cache(maxsize=16384)
 def _sensitive_name(name: str) -> bool:
     """Does the name say its value is a secret? The secret word must come last.
 
@@ -608,7 +614,7 @@ def _quoted_is_secret(value: str) -> bool:
     if re.fullmatch(r"[A-Za-z]+(?:[ _\-]?[A-Za-z]+)*", v):
         words = _components(v)
         if len(words) > 1 and any(
-            _is_secret_word(w) or (a, w) in _SECRET_PAIRS for a, w in zip([""] + words, words)
+            _is_secret_word(w) or (a, w) in _SECRET_PAIRS for a, w in zip(("", *words), words)
         ):
             return False  # about the secret: "no-password-required", "serverAuth", "Token does not exist"
     if re.search(r"\\[wdsbWDSB]|\[\^?[^\]]*\]|\(\?[:=!<P]", v):
