@@ -47,6 +47,8 @@ def register(server) -> None:
         state.documents.close(uri)
         state.ai_edits.pop(uri, None)
         state.explanations.pop(uri, None)
+        state.last_prompts.pop(uri, None)  # glm.showPrompt answers for open documents
+        state.last_contexts.pop(uri, None)
         if state.completion is not None:
             state.completion.forget(uri)
         if state._context is not None:

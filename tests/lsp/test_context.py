@@ -181,3 +181,14 @@ async def test_incremental_sync_on_a_5_mb_document(lsp, fake, workspace):
         expected = final[offset_at(final, first, 0, "utf-16"):offset_at(final, first + 20, 0, "utf-16")].rstrip()
         assert expected in sent
     del lines
+
+
+async def test_a_closed_document_forgets_its_last_prompt(lsp, fake, workspace):
+    async with lsp("vscode") as client:
+        editor = Editor(client)
+        uri = (workspace / "main.py").as_uri()
+        editor.open(uri, MAIN)
+        await execute(client, "glm.explain", {"uri": uri, "range": rng("3:0-5:0")})
+        assert (await execute(client, "glm.showPrompt", {"uri": uri}))["messages"]
+        editor.close(uri)
+        assert await execute(client, "glm.showPrompt", {"uri": uri}) is None
