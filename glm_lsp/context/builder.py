@@ -214,15 +214,14 @@ class ContextBuilder:
         chosen = []
         for snippet in self._fill(candidates, budget):
             doc = by_uri.get(snippet.uri) if snippet.source == "open buffer" else None
-            view = self.views.lines(doc, privacy) if doc is not None else None
-            if view is not None:
-                first = snippet.first_line
-                text = "\n".join(view[first:first + snippet.text.count("\n") + 1])
-            elif doc is not None and "PRIVATE KEY" in doc.text:
+            if doc is None:
+                chosen.append(replace(snippet, text=self._redacted(snippet.text, privacy)))
+                continue
+            end = snippet.first_line + snippet.text.count("\n") + 1
+            text = self.views.window(doc, privacy, snippet.first_line, end)
+            if text is None and "PRIVATE KEY" in doc.text:
                 continue  # the window may be inside a key block that starts above it: wait for the copy
-            else:
-                text = self._redacted(snippet.text, privacy)
-            chosen.append(replace(snippet, text=text))
+            chosen.append(replace(snippet, text=text if text is not None else self._redacted(snippet.text, privacy)))
         context.snippets = chosen
         return context
 

@@ -27,17 +27,21 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # LSP's line breaks only, as the docume
 
 class RedactedViews:
     def __init__(self) -> None:
-        self._views: dict[str, tuple[int | None, object, list[str]]] = {}  # uri → (version, privacy, lines)
+        # uri → (version, privacy, {line number: redacted line}): only the lines redaction
+        # changed are kept (few or none in most code), the rest are the document's own
+        self._views: dict[str, tuple[int | None, object, dict[int, str]]] = {}
         self._dirty: set[str] = set()
         self._last_change = 0.0
         self._task: asyncio.Task | None = None
 
-    def lines(self, doc, privacy) -> list[str] | None:
-        """The document's lines redacted (no line endings), or None if not ready for this version."""
+    def window(self, doc, privacy, first: int, end: int) -> str | None:
+        """Lines ``first``..``end - 1`` redacted, joined with "\n"; None if the copy is not
+        ready for this version of the document and these rules."""
         view = self._views.get(doc.uri)
         if view is None or view[0] != doc.version or view[1] is not privacy:
             return None
-        return view[2]
+        changed = view[2]
+        return "\n".join(changed.get(n, doc.line(n)) for n in range(first, min(end, doc.line_count)))
 
     def changed(self, uri: str, source) -> None:
         """A document opened or changed. ``await source(uri)`` → (documents, privacy, excluded), asked when idle."""
@@ -83,4 +87,5 @@ class RedactedViews:
                 started = time.monotonic()
         lines = _LINE_BREAK.split("".join(pieces))
         if len(lines) == doc.line_count:  # the same lines, as redaction promises
-            self._views[uri] = (version, privacy, lines)
+            changed = {n: line for n, line in enumerate(lines) if line != doc.line(n)}
+            self._views[uri] = (version, privacy, changed)
