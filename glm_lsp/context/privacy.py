@@ -26,7 +26,7 @@ import math
 import os
 import re
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from pathspec import GitIgnoreSpec
@@ -198,21 +198,19 @@ class Privacy:
         # pass to the next and each paragraph's fixpoint is the whole text's.
         if len(text) < self._memo_min_chars or self._needs_whole(text):
             return self._redact_whole(text)
-        return "".join(map(self._redact_paragraph, _paragraphs(text)))
+        return "".join(map(self.redact_piece, _paragraphs(text)))
 
-    def redact_in_steps(self, text: str) -> Iterator[str]:
-        """redact(text) in pieces whose concatenation is the result, one paragraph at a
-        time, so a background task can pause between them. Each piece is remembered."""
-        if self._needs_whole(text):
-            yield self._redact_whole(text)
-            return
-        for paragraph in _paragraphs(text):
-            yield self._redact_paragraph(paragraph)
+    def pieces(self, text: str) -> list[str] | None:
+        """The paragraphs redact() works on one by one (their concatenation is the text),
+        for a background task that pauses between them; None when the text must be
+        redacted whole. Each piece goes through redact_piece()."""
+        return None if self._needs_whole(text) else _paragraphs(text)
 
     def _needs_whole(self, text: str) -> bool:
         return "PRIVATE KEY" in text or any(secret in text for secret in self._multiline_secrets)
 
-    def _redact_paragraph(self, paragraph: str) -> str:
+    def redact_piece(self, paragraph: str) -> str:
+        """One paragraph of pieces(), redacted, through the memo."""
         memo = self._memo
         if paragraph in memo:
             memo.move_to_end(paragraph)

@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 0.5  # after the last open/change: typing is over for now
 SLICE_SECONDS = 0.003  # redaction run before yielding to requests
+# Larger texts get no copy: one paragraph is redacted without a pause (~12 µs a line), and
+# a file beyond the memo's reach would only push other files out of it.
+MAX_PIECE_CHARS = 40_000
+MAX_DOCUMENT_CHARS = 2_000_000
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # LSP's line breaks only, as the documents and the index split
 
 
@@ -75,10 +79,17 @@ class RedactedViews:
             return
         doc = documents.get(uri)
         version, text = doc.version, doc.text
+        paragraphs = privacy.pieces(text) if len(text) <= MAX_DOCUMENT_CHARS else [text]
+        whole = paragraphs is None  # a key block or a secret across paragraphs: one piece, if small
+        if whole:
+            paragraphs = [text]
+        if max(map(len, paragraphs)) > MAX_PIECE_CHARS:
+            self._views.pop(uri, None)  # would hold up requests: its windows are redacted on demand
+            return
         pieces = []
         started = time.monotonic()
-        for piece in privacy.redact_in_steps(text):
-            pieces.append(piece)
+        for paragraph in paragraphs:
+            pieces.append(privacy.redact(paragraph) if whole else privacy.redact_piece(paragraph))
             if time.monotonic() - started > SLICE_SECONDS:
                 await asyncio.sleep(0)  # let requests in
                 if uri not in documents or documents.get(uri).version != version:

@@ -131,3 +131,16 @@ async def test_snippets_inside_a_long_key_come_from_the_copy_or_not_at_all():
     for text in texts:
         assert not any(line in text for line in PEM_BODY)
         assert "verify_signature" in text
+
+
+async def test_a_file_that_would_hold_up_requests_gets_no_copy():
+    ws = Workspace()
+    views = redacted.RedactedViews()
+    block = "\n".join(f"value_{i} = compute({i})" for i in range(redacted.MAX_PIECE_CHARS // 20))  # no blank line
+    big = ws.documents.open(URI, block + "\n", 1, "python")
+    small = ws.documents.open(OTHER, "x = 1\n", 1, "python")
+    views.changed(URI, ws.source)
+    views.changed(OTHER, ws.source)
+    await until_ready(views, small, ws.privacy)
+    await asyncio.sleep(0.05)
+    assert copy_of(views, big, ws.privacy) is None  # its windows are redacted when asked for
