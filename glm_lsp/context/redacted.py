@@ -78,8 +78,11 @@ class RedactedViews:
             self._views.pop(uri, None)
             return
         doc = documents.get(uri)
+        if doc.length > MAX_DOCUMENT_CHARS:
+            self._views.pop(uri, None)  # too big to copy: its windows are redacted on demand
+            return
         version, text = doc.version, doc.text
-        paragraphs = privacy.pieces(text) if len(text) <= MAX_DOCUMENT_CHARS else [text]
+        paragraphs = privacy.pieces(text)
         whole = paragraphs is None  # a key block or a secret across paragraphs: one piece, if small
         if whole:
             paragraphs = [text]
