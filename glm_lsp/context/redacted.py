@@ -37,12 +37,15 @@ class RedactedViews:
         self._dirty: set[str] = set()
         self._last_change = 0.0
         self._task: asyncio.Task | None = None
+        self._source = None  # the last source given: to copy again when the rules change
 
     def window(self, doc, privacy, first: int, end: int) -> str | None:
         """Lines ``first``..``end - 1`` redacted, joined with "\n"; None if the copy is not
         ready for this version of the document and these rules."""
         view = self._views.get(doc.uri)
         if view is None or view[0] != doc.version or view[1] is not privacy:
+            if view is not None and view[0] == doc.version and self._source is not None:
+                self.changed(doc.uri, self._source)  # new privacy settings: copy it again when idle
             return None
         changed = view[2]
         return "\n".join(changed.get(n, doc.line(n)) for n in range(first, min(end, doc.line_count)))
@@ -50,6 +53,7 @@ class RedactedViews:
     def changed(self, uri: str, source) -> None:
         """A document opened or changed. ``await source(uri)`` → (documents, privacy, excluded), asked when idle."""
         self._dirty.add(uri)
+        self._source = source
         self._last_change = time.monotonic()
         if self._task is None or self._task.done():
             try:

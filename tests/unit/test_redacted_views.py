@@ -84,6 +84,9 @@ async def test_a_copy_is_used_only_for_its_version_and_rules():
     views.changed(URI, ws.source)
     await until_ready(views, doc, ws.privacy)
     assert copy_of(views, doc, Privacy(None, ["*.txt"])) is None  # other rules: not this copy
+    ws.privacy = Privacy(None, ["*.txt"])  # the settings changed: the copy is made again
+    assert copy_of(views, doc, ws.privacy) is None
+    await until_ready(views, doc, ws.privacy)
     ws.documents.change(URI, 2, [("# edited\n", ((0, 0), (0, 0)))], "utf-16")
     assert copy_of(views, doc, ws.privacy) is None  # stale at once
     views.changed(URI, ws.source)
