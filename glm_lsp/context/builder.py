@@ -115,8 +115,8 @@ class ContextBuilder:
             self._excluded[uri] = privacy.excluded(path) if path is not None else None
         return self._excluded[uri]
 
-    def redact(self, text: str, root: Path | None, settings) -> str:
-        return self.privacy(root, settings).redact(text)
+    def redact(self, text: str, root: Path | None, settings, once: str = "") -> str:
+        return self.privacy(root, settings).redact(text, once)
 
     # -- following the user --------------------------------------------------------------
 

@@ -182,8 +182,11 @@ class Privacy:
 
     # ---------------------------------------------------------------- redact()
 
-    def redact(self, text: str) -> str:
-        """Replace secrets with REDACTED, keeping quotes, operators and every line break."""
+    def redact(self, text: str, once: str = "") -> str:
+        """Replace secrets with REDACTED, keeping quotes, operators and every line break.
+
+        A paragraph holding ``once`` (a cursor marker) is not remembered: it will not come again.
+        """
         # Completion requests redact the same code around the cursor and the same
         # snippets again and again, so paragraphs are redacted once and remembered.
         # That gives the same result as redacting the whole text when no rule sees
@@ -198,7 +201,8 @@ class Privacy:
         # pass to the next and each paragraph's fixpoint is the whole text's.
         if len(text) < self._memo_min_chars or self._needs_whole(text):
             return self._redact_whole(text)
-        return "".join(map(self.redact_piece, _paragraphs(text)))
+        return "".join(self._redact_whole(p) if once and once in p else self.redact_piece(p)
+                       for p in _paragraphs(text))
 
     def pieces(self, text: str) -> list[str] | None:
         """The paragraphs redact() works on one by one (their concatenation is the text),

@@ -170,7 +170,7 @@ def _redact_around_cursor(state, settings, prefix: str, suffix: str) -> tuple[st
     from glm_lsp.prompts.completion import HOLE
 
     redact = lambda text: state.context.redact(text, state.root, settings)  # noqa: E731
-    redacted = redact(prefix + HOLE + suffix)
+    redacted = state.context.redact(prefix + HOLE + suffix, state.root, settings, once=HOLE)
     line_before = prefix[prefix.rfind("\n") + 1:]
     line_after = suffix.split("\n", 1)[0]
     split_secret = redact(line_before + line_after) != redact(line_before) + redact(line_after)

@@ -287,3 +287,11 @@ def test_memo_belongs_to_the_instance():
     assert MY_KEY in plain.redact(text)
     assert MY_KEY not in mine.redact(text)
     assert MY_KEY in plain.redact(text)
+
+
+def test_a_paragraph_with_the_cursor_marker_is_not_remembered():
+    privacy = Privacy(None, [])
+    code = "\n\n".join(f"def f{i}(x):\n    return x + {i}\n" * 8 for i in range(4))
+    marked = code[:300] + "<|CURSOR|>" + code[300:]
+    assert privacy.redact(marked, once="<|CURSOR|>") == privacy._redact_whole(marked)
+    assert privacy._memo and not any("<|CURSOR|>" in key for key in privacy._memo)
