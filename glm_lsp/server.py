@@ -39,6 +39,18 @@ class GlmProtocol(LanguageServerProtocol):
         if task is not None:
             task.cancel()
 
+    def _check_handler_result(self, future) -> None:
+        """After each notification: forget the futures pygls filed and never removes.
+
+        pygls 2 files a notification's future (and each step of its generator handlers)
+        under a fresh uuid in ``_request_futures`` and only removes request ids: without
+        this, every keystroke's didChange left a Future behind (~2 MB a minute of typing).
+        A done future needs no entry: requests are answered, responses already arrived.
+        """
+        super()._check_handler_result(future)
+        for key in [key for key, pending in self._request_futures.items() if pending.done()]:
+            del self._request_futures[key]
+
     def _user(self, method: str, params):
         if (handler := self.fm.features.get(method)) is not None:
             yield handler, (params,), None
