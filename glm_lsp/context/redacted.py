@@ -40,8 +40,8 @@ class RedactedViews:
         self._source = None  # the last source given: to copy again when the rules change
 
     def window(self, doc, privacy, first: int, end: int) -> str | None:
-        """Lines ``first``..``end - 1`` redacted, joined with "\n"; None if the copy is not
-        ready for this version of the document and these rules."""
+        """Lines ``first``..``end - 1`` redacted, joined with newlines (as the index joins a
+        window); None if the copy is not ready for this version of the document and these rules."""
         view = self._views.get(doc.uri)
         if view is None or view[0] != doc.version or view[1] is not privacy:
             if view is not None and view[0] == doc.version and self._source is not None:
