@@ -8,6 +8,7 @@ Nothing but protocol goes to stdout.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 
 from lsprotocol import types
@@ -31,6 +32,7 @@ class GlmProtocol(LanguageServerProtocol):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.command_tasks: dict = {}  # request id → the task running that command
+        self._sweep_scheduled = False
 
     def _handle_cancel_notification(self, msg_id) -> None:
         """pygls cancels only the outer future of executeCommand: cancel the command's task too."""
@@ -48,6 +50,16 @@ class GlmProtocol(LanguageServerProtocol):
         A done future needs no entry: requests are answered, responses already arrived.
         """
         super()._check_handler_result(future)
+        if self._sweep_scheduled:
+            return
+        try:  # later, not now: pygls may be iterating the dict (shutdown cancels what is pending)
+            asyncio.get_running_loop().call_soon(self._forget_done_futures)
+            self._sweep_scheduled = True
+        except RuntimeError:  # no event loop: nothing is iterating
+            self._forget_done_futures()
+
+    def _forget_done_futures(self) -> None:
+        self._sweep_scheduled = False
         for key in [key for key, pending in self._request_futures.items() if pending.done()]:
             del self._request_futures[key]
 
