@@ -64,7 +64,7 @@ class UsageBook:
     by_feature: dict[str, Totals] = field(default_factory=dict)
     last: dict | None = None
     pending: Totals = field(default_factory=Totals)  # recorded, not yet in the file
-    _flush_timer: asyncio.TimerHandle | None = None
+    _flush_timer: asyncio.TimerHandle | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def default(cls) -> UsageBook:

@@ -273,14 +273,14 @@ _MEMO_MIN_CHARS = 400
 _MEMO_LIMIT = 8_000_000
 # Blank lines (empty or whitespace-only) and the line break before them.
 # [^\S\n] is whitespace other than "\n", the same set str.isspace() accepts.
-_BLANK_LINES = re.compile(r"\n(?:[^\S\n]*\n)+")
+PARAGRAPH_BREAK = re.compile(r"\n(?:[^\S\n]*\n)+")
 
 
 def _paragraphs(text: str) -> list[str]:
     """The text cut after each run of blank lines; "".join() of the pieces is the text."""
     pieces: list[str] = []
     start = 0
-    for m in _BLANK_LINES.finditer(text):
+    for m in PARAGRAPH_BREAK.finditer(text):
         # _redact_assignments accepts ('NAME', 'value') only after "(", looking back
         # over any whitespace: a paragraph after "define(" and blank lines stays with it.
         line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]

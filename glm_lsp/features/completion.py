@@ -203,23 +203,26 @@ def _over_daily_limit(server, settings) -> bool:
 # Windows are cut at blank lines when one is near their edge: the redaction memo holds the
 # file's paragraphs (context/redacted.py), so a window of whole paragraphs is redacted from
 # the memo and only the paragraph holding the cursor is redacted anew.
-_BLANK_RUN = re.compile(r"\n(?:[^\S\n]*\n)+")
 EDGE_LINES = 20  # at most this many lines dropped to cut a window at a blank line
 
 
 def _at_paragraph_start(window: str, whole: int) -> str:
+    from glm_lsp.context.privacy import PARAGRAPH_BREAK
+
     if len(window) == whole:
         return window  # the start of the file
     edge = _first_lines(window, EDGE_LINES)
-    blank = _BLANK_RUN.search(edge)
+    blank = PARAGRAPH_BREAK.search(edge)
     return window[blank.end():] if blank and blank.end() < len(edge) else window
 
 
 def _at_paragraph_end(window: str, whole: int) -> str:
+    from glm_lsp.context.privacy import PARAGRAPH_BREAK
+
     if len(window) == whole:
         return window  # the end of the file
     start = len(window) - len(_last_lines(window, EDGE_LINES))
-    blanks = list(_BLANK_RUN.finditer(window, max(0, start - 1)))
+    blanks = list(PARAGRAPH_BREAK.finditer(window, max(0, start - 1)))
     return window[: blanks[-1].end()] if blanks and blanks[-1].start() > 0 else window
 
 

@@ -223,6 +223,20 @@ async def test_daily_limit_stops_automatic_completions_with_one_message(lsp, fak
     assert len(fake.requests) == 1
 
 
+async def test_the_days_usage_survives_a_restart_of_the_server(lsp, fake, workspace):
+    fake.default = reply_text("pass", usage=Usage(300, 20))
+    uri = (workspace / "c.py").as_uri()
+    async with lsp("vscode") as client:
+        editor_for(client, "vscode").open(uri, "def f():\n    \n")
+        assert (await inline(client, uri, 1, 4)).items
+        assert (await execute(client, "glm.usage"))["today"]["tokens"] == 320
+    # shut down within the second the write is batched for: nothing may be lost
+    async with lsp("vscode") as client:
+        usage = await execute(client, "glm.usage")
+    assert usage["today"]["tokens"] == 320
+    assert usage["session"]["tokens"] == 0
+
+
 async def test_a_401_is_shown_once(lsp, fake, workspace):
     from tests.fake_glm import reply_error
 
