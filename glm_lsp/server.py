@@ -101,13 +101,13 @@ class GlmServer(LanguageServer):
         import sys
         import threading
 
-        from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
+        from pygls.io_ import StdoutWriter, run_async
 
         self._stop_event = threading.Event()
-        reader = StdinAsyncReader(stdin or sys.stdin.buffer, self.thread_pool)
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
         async def serve_until_eof() -> None:
+            reader = await _stdin_reader(stdin or sys.stdin.buffer, self.thread_pool)
             await run_async(stop_event=self._stop_event, reader=reader, protocol=self.protocol,
                             logger=logging.getLogger("pygls.server"), error_handler=self.report_server_error)
             if not self._stop_event.is_set():  # EOF, not exit: the client vanished
@@ -125,6 +125,48 @@ class GlmServer(LanguageServer):
             pass
         finally:
             self.shutdown()
+
+
+async def _stdin_reader(stdin, thread_pool):
+    """The client's messages: read by the event loop itself when stdin is a pipe or socket.
+
+    pygls reads stdin in a worker thread, one handoff to the loop per header line and
+    per body; on a busy machine each costs tens to hundreds of microseconds, several
+    times per message. A file or terminal on stdin (tests, a user trying the server by
+    hand) keeps pygls' reader: asyncio cannot watch a file, and a terminal must not be
+    made non-blocking under the user's shell.
+    """
+    import os
+    import stat
+
+    from pygls.io_ import StdinAsyncReader
+
+    try:
+        mode = os.fstat(stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):  # not a real file descriptor
+        mode = 0
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return StdinAsyncReader(stdin, thread_pool)
+    loop = asyncio.get_running_loop()
+    stream = asyncio.StreamReader(limit=1 << 20)  # (the limit bounds a header line, not a body)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
+    return _PipeReader(stream)
+
+
+class _PipeReader:
+    """pygls' AsyncReader over an asyncio stream: a body cut short by EOF reads as b"" (pygls stops)."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self._stream = stream
+
+    def readline(self):
+        return self._stream.readline()
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await self._stream.readexactly(n)
+        except asyncio.IncompleteReadError:
+            return b""
 
 
 def create_server() -> GlmServer:
