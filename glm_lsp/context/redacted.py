@@ -14,6 +14,7 @@ while its document is at the same version, with the same privacy rules.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -21,7 +22,8 @@ import time
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 0.5  # after the last open/change: typing is over for now
-SLICE_SECONDS = 0.003  # redaction run before yielding to requests
+QUIET_SECONDS = 0.05  # after a completion request: the next one may be on its way
+SLICE_SECONDS = 0.001  # redaction run before yielding to requests (a request waits at most this)
 # Larger texts get no copy: one paragraph is redacted without a pause (~12 µs a line), and
 # a file beyond the memo's reach would only push other files out of it.
 MAX_PIECE_CHARS = 40_000
@@ -38,6 +40,32 @@ class RedactedViews:
         self._last_change = 0.0
         self._task: asyncio.Task | None = None
         self._source = None  # the last source given: to copy again when the rules change
+        self._requests = 0  # completion requests in flight: the copies wait for them
+        self._last_request = 0.0  # when the last one was answered
+
+    @contextlib.contextmanager
+    def paused(self):
+        """Hold the background work while a request is served, and for a moment after.
+
+        A request awaits a dozen times on its way (the handler, the engine, the HTTP
+        exchange) and would meet a slice at each; held, it meets at most the one slice in
+        progress when it arrives. The moment after keeps a client's next request, sent as
+        soon as an answer arrives, from meeting one too."""
+        self._requests += 1
+        try:
+            yield
+        finally:
+            self._requests -= 1
+            self._last_request = time.monotonic()
+
+    async def _wait_for_quiet(self) -> None:
+        while True:
+            quiet = QUIET_SECONDS - (time.monotonic() - self._last_request)
+            if self._requests:
+                quiet = QUIET_SECONDS
+            if quiet <= 0:
+                return
+            await asyncio.sleep(quiet)
 
     def window(self, doc, privacy, first: int, end: int) -> str | None:
         """Lines ``first``..``end - 1`` redacted, joined with newlines (as the index joins a
@@ -71,6 +99,7 @@ class RedactedViews:
             if idle < IDLE_SECONDS:
                 await asyncio.sleep(IDLE_SECONDS - idle)
                 continue
+            await self._wait_for_quiet()
             uri = self._dirty.pop()
             try:
                 await self._redact(uri, *await source(uri))
@@ -93,17 +122,27 @@ class RedactedViews:
         if max(map(len, paragraphs)) > MAX_PIECE_CHARS:
             self._views.pop(uri, None)  # would hold up requests: its windows are redacted on demand
             return
-        pieces = []
+        changed: dict[int, str] = {}
+        line = 0  # the first line of the paragraph (pieces() cuts at line starts)
         started = time.monotonic()
         for paragraph in paragraphs:
-            pieces.append(privacy.redact(paragraph) if whole else privacy.redact_piece(paragraph))
+            redacted = privacy.redact(paragraph) if whole else privacy.redact_piece(paragraph)
+            if redacted != paragraph:  # rare: only these lines are compared and kept
+                before, after = _LINE_BREAK.split(paragraph), _LINE_BREAK.split(redacted)
+                if len(before) != len(after):
+                    self._views.pop(uri, None)  # redaction promises the same lines; without them, no copy
+                    return
+                changed.update((line + n, new) for n, (old, new) in enumerate(zip(before, after)) if old != new)
+            line += _line_breaks(paragraph)
             if time.monotonic() - started > SLICE_SECONDS:
                 await asyncio.sleep(0)  # let requests in
+                await self._wait_for_quiet()
                 if uri not in documents or documents.get(uri).version != version:
                     self._dirty.add(uri)  # changed meanwhile: start again when idle
                     return
                 started = time.monotonic()
-        lines = _LINE_BREAK.split("".join(pieces))
-        if len(lines) == doc.line_count:  # the same lines, as redaction promises
-            changed = {n: line for n, line in enumerate(lines) if line != doc.line(n)}
-            self._views[uri] = (version, privacy, changed)
+        self._views[uri] = (version, privacy, changed)
+
+
+def _line_breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")

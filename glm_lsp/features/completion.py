@@ -144,13 +144,18 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
     )
     if state.context.excluded(uri, state.root, settings):
         return None  # an excluded file is never sent, not even for completions
+    # Snippets are ranked against the code before the cursor, less the word being typed: a
+    # partial word matches nothing, and without it the question stays the same (and its
+    # answer is remembered) until the user finishes a word.
+    ranking_query = window_prefix[-CONTEXT_QUERY_CHARS:]
+    if word and ranking_query.endswith(word):
+        ranking_query = ranking_query[: -len(word)]
 
     def prepare() -> tuple[list[dict[str, str]], list[str]]:
         """The prompt and stop sequences, built only when a stream starts: cache hits, reuse
         and debounce cost nothing. Both come from the redacted text (a stop sequence is sent too)."""
         safe_prefix, safe_suffix = _redact_around_cursor(state, settings, window_prefix, window_suffix)
-        snippets = state.build_context(doc, window_prefix[-CONTEXT_QUERY_CHARS:], COMPLETION_CONTEXT_TOKENS,
-                                       settings, with_recent=True)
+        snippets = state.build_context(doc, ranking_query, COMPLETION_CONTEXT_TOKENS, settings, with_recent=True)
         messages = prompt.messages(relative(uri, state.root), doc.language_id, safe_prefix, safe_suffix,
                                    snippets.render())
         state.remember_prompt(uri, messages, snippets)
@@ -159,7 +164,8 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
 
     query = Query(uri, prefix, suffix, automatic, doc.version, prepare, context)
     debounce = state.completion.debounce_for(uri, settings.completion.debounce_ms) if automatic else 0.0
-    suggestion = await state.completion.suggest(query, debounce)
+    with state.context.views.paused():
+        suggestion = await state.completion.suggest(query, debounce)
     if not suggestion:
         return None
     return suggestion, word

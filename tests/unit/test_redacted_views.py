@@ -147,3 +147,40 @@ async def test_a_file_that_would_hold_up_requests_gets_no_copy():
     await until_ready(views, small, ws.privacy)
     await asyncio.sleep(0.05)
     assert copy_of(views, big, ws.privacy) is None  # its windows are redacted when asked for
+
+
+async def test_secrets_in_several_paragraphs_are_redacted_on_their_own_lines():
+    ws = Workspace()
+    views = redacted.RedactedViews()
+    text = "\r\n".join([
+        "import os",
+        'client = OpenAI(api_key="sk-ab12cd34")',
+        "",
+        "",
+        "def first():",
+        "    return 1",
+        "",
+        "AWS = 'AKIAIOSFODNN7EXAMPLE'",
+        "x = 2",
+        "",
+    ])
+    doc = ws.documents.open(URI, text, 1, "python")
+    views.changed(URI, ws.source)
+    lines = await until_ready(views, doc, ws.privacy)
+    expected = ws.privacy.redact(text).split("\r\n")
+    assert lines == expected and len(lines) == doc.line_count
+    assert "sk-ab12cd34" not in lines[1] and "AKIAIOSFODNN7EXAMPLE" not in lines[7]
+    assert lines[4:7] == ["def first():", "    return 1", ""]
+
+
+async def test_the_copies_wait_while_a_completion_request_is_served(monkeypatch):
+    monkeypatch.setattr(redacted, "QUIET_SECONDS", 0.05)
+    ws = Workspace()
+    views = redacted.RedactedViews()
+    doc = ws.documents.open(URI, "x = 1\n", 1, "python")
+    with views.paused():
+        views.changed(URI, ws.source)
+        await asyncio.sleep(0.2)  # long past IDLE_SECONDS: held only by the request in flight
+        assert copy_of(views, doc, ws.privacy) is None
+    assert copy_of(views, doc, ws.privacy) is None  # nor in the moment after it
+    assert await until_ready(views, doc, ws.privacy) == ["x = 1", ""]
