@@ -33,6 +33,7 @@ IMPORT_BOOST = 2.0
 RECENT_BOOST = 1.3
 RECENT_SECONDS = 120.0
 MAX_DEFINITION_LINES = 40
+WINDOW_TOKENS = 150  # a 20-line window of code, roughly
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -87,9 +88,11 @@ class ContextBuilder:
         self.recent: deque[RecentEdit] = deque(maxlen=20)
         self._privacy = None
         self._privacy_key: tuple | None = None
+        self._privacy_settings = self._privacy_root = None  # the last asked, for a fast answer
         self._excluded: dict[str, str | None] = {}  # uri → reason, for the current privacy rules
         self._imports: dict[tuple, set[str]] = {}  # (uri, version, open uris) → imported open uris
         self._names: dict[tuple, dict[str, int]] = {}  # (uri, version) → defined names
+        self._definitions: dict[str, tuple[int | None, dict[int, str]]] = {}  # uri → (version, {line: text})
         self.views = RedactedViews()  # other buffers redacted while the editor is idle
         self._indent_unit: tuple[tuple, str] = ((None, None), "    ")  # ((uri, version), unit): the last asked
         self._redactions: dict[str, str] = {}
@@ -100,6 +103,9 @@ class ContextBuilder:
     def privacy(self, root: Path | None, settings):
         from glm_lsp.context.privacy import Privacy
 
+        if settings is self._privacy_settings and root is self._privacy_root:
+            return self._privacy  # asked per open document per request: settings objects are replaced, not changed
+        self._privacy_settings, self._privacy_root = settings, root
         key_value = settings.api_key.get_secret_value() if settings.api_key else ""
         key = (root, tuple(settings.context.exclude), key_value)
         if self._privacy is None or key != self._privacy_key:
@@ -129,6 +135,7 @@ class ContextBuilder:
         self.views.forget(uri)
         self._excluded.pop(uri, None)
         self._names = {k: v for k, v in self._names.items() if k[0] != uri}
+        self._definitions.pop(uri, None)
         self._imports = {k: v for k, v in self._imports.items() if k[0] != uri}
 
     def indent_unit(self, doc: Document) -> str:
@@ -149,6 +156,16 @@ class ContextBuilder:
                 self._names.clear()
             self._names[key] = defined_names(doc.text, doc.language_id)
         return self._names[key]
+
+    def _definition(self, doc: Document, line: int) -> str:
+        """_definition, remembered per document version (finding a block's end reads its lines)."""
+        version, texts = self._definitions.get(doc.uri, (None, None))
+        if texts is None or version != doc.version:
+            texts = {}
+            self._definitions[doc.uri] = (doc.version, texts)
+        if line not in texts:
+            texts[line] = _definition(doc, line)
+        return texts[line]
 
     def _imported(self, current: Document, allowed: list[Document]) -> set[str]:
         from glm_lsp.context.imports import imported_paths, resolves_to
@@ -192,12 +209,13 @@ class ContextBuilder:
             for name, line in names.items():
                 if name not in used or (doc is current and line_in(query, current, line)):
                     continue
-                text = _definition(doc, line)
+                text = self._definition(doc, line)
                 why = "defined in this file" if doc is current else "defined in a file this one imports"
                 candidates.append(self._snippet(doc, root, "definition", text, 3.0, line, f"{name}: {why}", privacy))
-        for scored in self.index.rank(query, exclude_uri=current.uri, boosts=boosts, limit=30):
+        by_uri = {d.uri: d for d in allowed}
+        for scored in self.index.rank(query, exclude_uri=current.uri, boosts=boosts, limit=_windows_for(budget)):
             window = scored.window
-            doc = next((d for d in allowed if d.uri == window.uri), None)
+            doc = by_uri.get(window.uri)
             if doc is None:
                 continue
             candidates.append(self._snippet(doc, root, "open buffer", window.text, scored.score,
@@ -210,7 +228,6 @@ class ContextBuilder:
                                           0, "what you just changed"))
         # Redact only what is chosen (redaction keeps lengths close, so the budget still holds):
         # from the document's redacted copy when it is ready (context/redacted.py), else now.
-        by_uri = {d.uri: d for d in allowed}
         chosen = []
         for snippet in self._fill(candidates, budget):
             doc = by_uri.get(snippet.uri) if snippet.source == "open buffer" else None
@@ -255,6 +272,14 @@ class ContextBuilder:
             seen |= lines
         order = {"definition": 0, "open buffer": 1, "recent edits": 2}
         return sorted(chosen, key=lambda s: (order[s.source], s.path, s.first_line))
+
+
+def _windows_for(budget: int) -> int:
+    """Windows worth ranking for a budget: twice what fits (a window is ~150 tokens), 8 to 30.
+
+    Ranking cost grows with this (it scores a few windows per result), and a completion's
+    1,024 tokens hold about six windows."""
+    return min(30, max(8, 2 * budget // WINDOW_TOKENS))
 
 
 def _definition(doc: Document, line: int) -> str:

@@ -52,6 +52,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress, repeat
@@ -140,6 +141,8 @@ class Scored:
     reason: str
 
 
+RANK_MEMO_SIZE = 32  # rank() answers kept while no document changes
+
 BLOCK_WINDOWS = 256  # windows per posting block: a posting int is at most this many bytes
 
 
@@ -203,6 +206,10 @@ def _lane_counts(lanes: list[int], windows: int) -> tuple[bytes | list[int], byt
     return exact, bytes(map(min, exact, repeat(255)))
 
 
+def _items(mapping: dict | None) -> tuple | None:
+    return None if mapping is None else tuple(sorted(mapping.items()))
+
+
 @lru_cache(maxsize=1024)
 def _band(low: int, high: int) -> bytes:
     """A bytes.translate table: 1 for counts in [low, high), else 0."""
@@ -234,6 +241,9 @@ class NeighborIndex:
         self._common: frozenset[str] = frozenset()
         self._common_version = 0
         self._common_dirty = False
+        self._generation = 0  # counts changes to the indexed documents
+        self._memo: OrderedDict[tuple, list[Scored]] = OrderedDict()  # rank() answers for this generation
+        self._memo_generation = 0
         # A window overlaps at most this many others, so the best limit * (1 + this)
         # windows always leave `limit` that don't overlap.
         self._max_overlaps = -(-(2 * window_lines - 1) // step)
@@ -345,6 +355,7 @@ class NeighborIndex:
                     if count <= limit:
                         hot.discard(token)
         self._common_dirty = True
+        self._generation += 1  # every ranking may change
 
     def _rescan_hot(self) -> None:
         self._hot_windows = self._windows
@@ -409,6 +420,22 @@ class NeighborIndex:
         wanted = identifiers(query) - common
         if not wanted:
             return []
+        # While the user types, the identifiers around the cursor stay the same for most
+        # keystrokes (until a word is finished): the same question gets the same answer.
+        key = (frozenset(wanted), exclude_uri, _items(boosts), limit, min_score, _items(boost_reasons))
+        if self._memo_generation != self._generation:
+            self._memo.clear()
+            self._memo_generation = self._generation
+        if key in self._memo:
+            self._memo.move_to_end(key)
+            return list(self._memo[key])
+        results = self._rank(wanted, common, exclude_uri, boosts, limit, min_score, boost_reasons)
+        self._memo[key] = results
+        if len(self._memo) > RANK_MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return list(results)
+
+    def _rank(self, wanted, common, exclude_uri, boosts, limit, min_score, boost_reasons) -> list[Scored]:
         nq = len(wanted)
 
         # 1. Per block of windows: how many query identifiers each window holds.

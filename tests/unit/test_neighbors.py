@@ -337,6 +337,25 @@ def test_update_after_a_version_change_reindexes():
     assert r.window.text == "def new_function_name(): pass"
 
 
+def test_the_same_identifiers_get_the_remembered_answer_until_a_document_changes():
+    a = doc("file:///a.py", "alpha_name = beta_name(gamma_name)\n" + filler("a", 30))
+    b = doc("file:///b.py", "alpha_name = delta_name\n" + filler("b", 30))
+    index = index_of(a, b)
+    first = index.rank("x = alpha_name + beta_name", exclude_uri="file:///c.py")
+    # the same identifiers (order, spacing, keywords and one-letter names aside): answered from the memo
+    again = index.rank("if beta_name:\n    alpha_name(x)", exclude_uri="file:///c.py")
+    assert again == first and len(index._memo) == 1
+    boosted = index.rank("x = alpha_name + beta_name", exclude_uri="file:///c.py", boosts={"file:///b.py": 3.0})
+    assert len(index._memo) == 2 and boosted[0].window.uri == "file:///b.py"
+    b.apply_change("beta_name", ((0, 13), (0, 23)))
+    b.version = 2
+    index.update(b)  # a change: every remembered answer is dropped
+    after = index.rank("x = alpha_name + beta_name", exclude_uri="file:///c.py")
+    assert len(index._memo) == 1
+    assert [r.window.text.split("\n")[0] for r in after][:1] == ["alpha_name = beta_name"]
+    assert after[0].window.uri == "file:///b.py" and after != first
+
+
 def test_update_of_an_unchanged_version_is_a_no_op():
     d = doc("file:///a.py", RELATED)
     index = index_of(d)
