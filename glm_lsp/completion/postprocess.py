@@ -256,12 +256,14 @@ class _View:
         # ... tails of the cursor's line that are more than a word ...
         self.tails: list[str] = []
         text = self.text[-_ECHO_CHARS:]
-        for k in range(len(text) - 1, 2, -1):
-            tail = text[-k:]
-            boundary = not (_WORD.match(tail[0]) and _WORD.match(text[-k - 1]))
-            punctuated = any(not ch.isspace() and not _WORD.match(ch) for ch in tail)
-            if boundary and punctuated and _WORD.search(tail):
-                self.tails.append(tail)
+        is_word = [bool(_WORD.match(ch)) for ch in text]
+        # a tail holds a word character / punctuation iff it starts at or before the last one
+        last_word = max((i for i, w in enumerate(is_word) if w), default=-1)
+        last_mark = max((i for i, ch in enumerate(text) if not is_word[i] and not ch.isspace()), default=-1)
+        for start in range(1, len(text) - 2):  # tails of len(text) - 1 down to 3 characters
+            boundary = not (is_word[start] and is_word[start - 1])
+            if boundary and start <= last_mark and start <= last_word:
+                self.tails.append(text[start:])
         # ... and the member name being typed.
         m = _MEMBER.search(self.line)
         self.member = m.group(1) if m else ""
