@@ -588,11 +588,16 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
         await asyncio.wait_for(client.request("workspace/executeCommand", usage), TIMEOUT)
         for i, spot in enumerate(spots[: args.warmup]):  # the first one indexes the 50 buffers
             await lean_inline(client, fake, main_uri, spot, None)
-        for spot in spots[args.warmup : args.warmup + args.requests]:
-            await lean_inline(client, fake, main_uri, spot, fresh)
-        waited = await until_idle(client.process.pid)
-        for spot in spots[args.warmup + args.requests :]:
-            await lean_inline(client, fake, main_uri, spot, settled)
+        pid = client.process.pid
+        cpu = {}
+        for series, todo in ((fresh, spots[args.warmup : args.warmup + args.requests]),
+                             (settled, spots[args.warmup + args.requests :])):
+            if series is settled:
+                waited = await until_idle(pid)
+            before = cpu_seconds(pid)
+            for spot in todo:
+                await lean_inline(client, fake, main_uri, spot, series)
+            cpu[series.name] = (cpu_seconds(pid) - before) * 1000 / len(todo)
         floor = []
         for _ in range(50):
             t0 = time.monotonic()
@@ -614,6 +619,9 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
     print(f"  (the settled series ran after the server's CPU went quiet, {waited:.1f} s after the other series: "
           "the redacted copies of the open buffers were made; right after opening they are still being made "
           "between requests)")
+    print(f"  server CPU time per request (user + system, /proc; steadier than wall clock on a shared machine): "
+          f"settled {cpu['settled']:.2f} ms, right after opening {cpu['right after opening']:.2f} ms (this one "
+          "includes the background copies made between requests)")
     print(row("for reference: glm.usage round trip", floor))
     print(row("for reference: httpx POST to the fake, added", http_floor))
     print("  (the two references are floors no server in this stack goes under: a request that does no work, "

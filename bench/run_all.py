@@ -497,6 +497,14 @@ def main(argv: list[str] | None = None) -> int:
                         "goal", 2.0, "ms", ratio=None, digits=2))
         rows.append(Row("server-added latency p99, inline completion (debounceMs 0)", grab_row(label, out, "p99"),
                         "goal", 10.0, "ms", ratio=None, digits=2))
+        fresh = "right after opening: server-added"
+        for which, goal in (("p50", 2.0), ("p99", 10.0)):
+            rows.append(Row(f"  the same {which}, right after opening the buffers", grab_row(fresh, out, which),
+                            "goal", goal, "ms", ratio=None, digits=2))
+        rows.append(Row("  floor: no-op request round trip p50 (glm.usage)",
+                        grab_row("for reference: glm.usage round trip", out), "", None, "ms", digits=2))
+        rows.append(Row("  floor: bare httpx POST to the fake, added p50",
+                        grab_row("for reference: httpx POST to the fake, added", out), "", None, "ms", digits=2))
         bursts = re.findall(r"mean upstream requests per burst: ([\d.]+)", out)
         for delay, value in zip(("0 ms", "300 ms"), bursts):
             rows.append(Row(f"upstream requests per 30-keystroke burst (TTFB {delay})", float(value), "goal", 1.0,
