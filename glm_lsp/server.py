@@ -107,7 +107,7 @@ class GlmServer(LanguageServer):
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
         async def serve_until_eof() -> None:
-            reader = await _stdin_reader(stdin or sys.stdin.buffer, self.thread_pool)
+            reader = await _stdin_reader(stdin or sys.stdin.buffer, stdout or sys.stdout.buffer, self.thread_pool)
             await run_async(stop_event=self._stop_event, reader=reader, protocol=self.protocol,
                             logger=logging.getLogger("pygls.server"), error_handler=self.report_server_error)
             if not self._stop_event.is_set():  # EOF, not exit: the client vanished
@@ -127,7 +127,7 @@ class GlmServer(LanguageServer):
             self.shutdown()
 
 
-async def _stdin_reader(stdin, thread_pool):
+async def _stdin_reader(stdin, stdout, thread_pool):
     """The client's messages: read by the event loop itself when stdin is a pipe or socket.
 
     pygls reads stdin in a worker thread, one handoff to the loop per header line and
@@ -142,10 +142,14 @@ async def _stdin_reader(stdin, thread_pool):
     from pygls.io_ import StdinAsyncReader
 
     try:
-        mode = os.fstat(stdin.fileno()).st_mode
+        reading, writing = os.fstat(stdin.fileno()), os.fstat(stdout.fileno())
+        mode = reading.st_mode
+        # One socket for both directions (a bridge like socat): non-blocking reads would make
+        # our blocking writes to stdout fail when the socket's buffer is full.
+        same = (reading.st_dev, reading.st_ino) == (writing.st_dev, writing.st_ino)
     except (AttributeError, OSError, ValueError):  # not a real file descriptor
-        mode = 0
-    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        mode, same = 0, True
+    if same or not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
         return StdinAsyncReader(stdin, thread_pool)
     loop = asyncio.get_running_loop()
     stream = asyncio.StreamReader(limit=1 << 20)  # (the limit bounds a header line, not a body)

@@ -80,3 +80,31 @@ def test_a_message_cut_short_by_the_end_of_input_ends_the_server_quietly(cli):
     assert 1 in responses(done.stdout)
     assert 2 not in responses(done.stdout)
     assert done.returncode == 0 and b"Traceback" not in done.stderr
+
+
+def test_one_socket_for_both_directions_is_served(cli):
+    """stdin and stdout the same socket (a bridge): pygls' reader, so writes stay blocking."""
+    import socket
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        server = subprocess.Popen(cli.argv("serve"), cwd=cli.cwd, env=cli.env(), stdin=theirs, stdout=theirs,
+                                  stderr=subprocess.PIPE)
+        try:
+            stream = ours.makefile("rwb")
+            stream.write(INITIALIZE)
+            stream.flush()
+            answer = read_message(stream)
+            assert answer["id"] == 1 and answer["result"]["serverInfo"]["name"] == "glm-lsp"
+            stream.write(INITIALIZED + SHUTDOWN)
+            stream.flush()
+            while "method" in (answer := read_message(stream)):
+                pass
+            assert answer["id"] == 2
+            stream.write(EXIT)
+            stream.flush()
+            assert server.wait(timeout=30) == 0
+            assert b"Traceback" not in server.stderr.read()
+        finally:
+            server.kill()
+            server.wait()
