@@ -93,7 +93,7 @@ class ContextBuilder:
         self._imports: dict[tuple, set[str]] = {}  # (uri, version, open uris) → imported open uris
         self._names: dict[tuple, dict[str, int]] = {}  # (uri, version) → defined names
         self._definitions: dict[str, tuple[int | None, dict[int, str]]] = {}  # uri → (version, {line: text})
-        self.views = RedactedViews()  # other buffers redacted while the editor is idle
+        self.views = RedactedViews(prepare=self.index.update)  # buffers redacted and indexed while the editor is idle
         self._indent_unit: tuple[tuple, str] = ((None, None), "    ")  # ((uri, version), unit): the last asked
         self._redactions: dict[str, str] = {}
         self._redaction_owner = None

@@ -184,3 +184,24 @@ async def test_the_copies_wait_while_a_completion_request_is_served(monkeypatch)
         assert copy_of(views, doc, ws.privacy) is None
     assert copy_of(views, doc, ws.privacy) is None  # nor in the moment after it
     assert await until_ready(views, doc, ws.privacy) == ["x = 1", ""]
+
+
+async def test_open_buffers_are_indexed_for_ranking_while_the_editor_is_idle():
+    builder = ContextBuilder()
+    settings = Settings()
+    documents = DocumentStore()
+    other = documents.open(OTHER, "def shipping_quote(order_lines):\n    return sum(order_lines)\n", 1, "python")
+    secret = documents.open(URI, "def shipping_secret(order_lines):\n    pass\n", 1, "python")
+    privacy = builder.privacy(None, settings)
+
+    async def source(uri):
+        return documents, privacy, uri == URI  # URI is excluded (context.exclude, .gitignore, ...)
+
+    builder.views.changed(URI, source)
+    builder.views.changed(OTHER, source)
+    await until_ready(builder.views, other, privacy)
+    await asyncio.wait_for(builder.views._task, 5)  # the background pass is over: both documents were seen
+    assert OTHER in builder.index  # before any request asked for snippets
+    assert URI not in builder.index and copy_of(builder.views, secret, privacy) is None
+    [found] = builder.index.rank("shipping_quote(order_lines)", exclude_uri="file:///w/main.py")
+    assert found.window.uri == OTHER
