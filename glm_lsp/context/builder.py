@@ -91,9 +91,9 @@ class ContextBuilder:
         self._privacy_settings = self._privacy_root = None  # the last asked, for a fast answer
         self._excluded: dict[str, str | None] = {}  # uri → reason, for the current privacy rules
         self._imports: dict[tuple, set[str]] = {}  # (uri, version, open uris) → imported open uris
-        self._names: dict[tuple, dict[str, int]] = {}  # (uri, version) → defined names
+        self._names: dict[str, tuple] = {}  # uri → (version, {defined name: line}, version they were read at)
         self._definitions: dict[str, tuple[int | None, dict[int, str]]] = {}  # uri → (version, {line: text})
-        self.views = RedactedViews(prepare=self.index.update)  # buffers redacted and indexed while the editor is idle
+        self.views = RedactedViews(prepare=self.prepare)  # buffers redacted and indexed while the editor is idle
         self._indent_unit: tuple[tuple, str] = ((None, None), "    ")  # ((uri, version), unit): the last asked
         self._redactions: dict[str, str] = {}
         self._redaction_owner = None
@@ -134,7 +134,7 @@ class ContextBuilder:
         self.index.forget(uri)
         self.views.forget(uri)
         self._excluded.pop(uri, None)
-        self._names = {k: v for k, v in self._names.items() if k[0] != uri}
+        self._names.pop(uri, None)
         self._definitions.pop(uri, None)
         self._imports = {k: v for k, v in self._imports.items() if k[0] != uri}
 
@@ -147,15 +147,36 @@ class ContextBuilder:
             self._indent_unit = (key, indent_unit(doc))
         return self._indent_unit[1]
 
-    def _defined(self, doc: Document) -> dict[str, int]:
+    def _defined(self, doc: Document, used: set[str]) -> dict[str, int]:
+        """The names ``doc`` defines, with their lines (imports.defined_names).
+
+        Reading a 10,000-line file takes ~5 ms, and while the user types every keystroke is
+        a new version. A keystroke rarely adds or removes a definition elsewhere, so the last
+        answer is kept while the lines of the names asked about (``used``) still hold those
+        names; when lines moved or a definition went away it is read again. A definition
+        added away from the cursor is found by the idle pass (`prepare`).
+        """
         from glm_lsp.context.imports import defined_names
 
-        key = (doc.uri, doc.version)
-        if key not in self._names:
-            if len(self._names) > 256:
-                self._names.clear()
-            self._names[key] = defined_names(doc.text, doc.language_id)
-        return self._names[key]
+        version, names, read_at = self._names.get(doc.uri, (None, None, None))
+        if names is not None and version != doc.version:
+            if all(line < doc.line_count and name in doc.line(line) for name, line in
+                   ((name, names[name]) for name in used & names.keys())):
+                self._names[doc.uri] = (doc.version, names, read_at)
+            else:
+                names = None
+        if names is None:
+            names = defined_names(doc.text, doc.language_id)
+            self._names[doc.uri] = (doc.version, names, doc.version)
+        return names
+
+    def prepare(self, doc: Document) -> None:
+        """While the editor is idle (RedactedViews): index ``doc`` for ranking, read its definitions."""
+        from glm_lsp.context.imports import defined_names
+
+        self.index.update(doc)
+        if self._names.get(doc.uri, (None, None, None))[2] != doc.version:
+            self._names[doc.uri] = (doc.version, defined_names(doc.text, doc.language_id), doc.version)
 
     def _definition(self, doc: Document, line: int) -> str:
         """_definition, remembered per document version (finding a block's end reads its lines)."""
@@ -170,11 +191,13 @@ class ContextBuilder:
     def _imported(self, current: Document, allowed: list[Document]) -> set[str]:
         from glm_lsp.context.imports import imported_paths, resolves_to
 
-        key = (current.uri, current.version, tuple(d.uri for d in allowed))
+        # Keyed on what the file imports, not its version: typing rarely changes the imports,
+        # and resolving each against every open buffer is the costly part.
+        references = imported_paths(current.text, current.language_id)
+        key = (current.uri, tuple(references), tuple(d.uri for d in allowed))
         if key not in self._imports:
             if len(self._imports) > 64:
                 self._imports.clear()
-            references = imported_paths(current.text, current.language_id)
             self._imports[key] = {d.uri for d in allowed if any(resolves_to(r, current.uri, d.uri) for r in references)}
         return self._imports[key]
 
@@ -205,9 +228,10 @@ class ContextBuilder:
         candidates: list[Snippet] = []
         used = set(_IDENT.findall(query))
         for doc in [current, *[d for d in allowed if d.uri in imported]]:
-            names = self._defined(doc)
-            for name, line in names.items():
-                if name not in used or (doc is current and line_in(query, current, line)):
+            names = self._defined(doc, used)
+            for name in sorted(used & names.keys(), key=names.get):
+                line = names[name]
+                if doc is current and line_in(query, current, line):
                     continue
                 text = self._definition(doc, line)
                 why = "defined in this file" if doc is current else "defined in a file this one imports"

@@ -1,0 +1,59 @@
+"""ContextBuilder: definitions from the current file while the user types."""
+
+from __future__ import annotations
+
+from glm_lsp.context.builder import ContextBuilder
+from glm_lsp.context.documents import DocumentStore
+from glm_lsp.settings import Settings
+
+URI = "file:///w/main.py"
+CODE = (
+    "def shipping_quote(order_lines):\n"
+    "    return sum(line.weight for line in order_lines)\n"
+    "\n"
+    "\n"
+    "def checkout(cart):\n"
+    "    total = 0\n"
+)
+
+
+def definitions(builder, documents, query: str) -> dict[str, int]:
+    """name -> first line of each definition snippet chosen for ``query``."""
+    context = builder.build(documents, documents.get(URI), query, 2000, None, Settings())
+    return {s.reason.split(":")[0]: s.first_line for s in context.snippets if s.source == "definition"}
+
+
+def type_at(documents, version: int, line: int, column: int, text: str) -> None:
+    documents.change(URI, version, [(text, ((line, column), (line, column)))], "utf-16")
+
+
+def test_typing_keeps_the_definitions_and_moved_lines_are_read_again():
+    builder, documents = ContextBuilder(), DocumentStore()
+    documents.open(URI, CODE, 1, "python")
+    query = "    total = shipping_quote(cart.lines)"
+    assert definitions(builder, documents, query) == {"shipping_quote": 0}
+    type_at(documents, 2, 5, 13, " + 1")  # typing in checkout: a new version, the same lines
+    assert definitions(builder, documents, query) == {"shipping_quote": 0}
+    type_at(documents, 3, 0, 0, "import math\n\n")  # two lines above the definition
+    assert definitions(builder, documents, query) == {"shipping_quote": 2}
+
+
+def test_a_deleted_definition_is_noticed_at_once():
+    builder, documents = ContextBuilder(), DocumentStore()
+    documents.open(URI, CODE, 1, "python")
+    query = "    total = shipping_quote(cart.lines)"
+    assert definitions(builder, documents, query) == {"shipping_quote": 0}
+    documents.change(URI, 2, [("def quote_for(order_lines):", ((0, 0), (0, 32)))], "utf-16")
+    assert definitions(builder, documents, query) == {}
+
+
+def test_a_definition_added_away_from_the_cursor_is_found_when_idle():
+    builder, documents = ContextBuilder(), DocumentStore()
+    documents.open(URI, CODE, 1, "python")
+    query = "    total = shipping_quote(cart.lines) + handling_fee(cart)"
+    assert definitions(builder, documents, query) == {"shipping_quote": 0}
+    type_at(documents, 2, 3, 0, "def handling_fee(cart):\n    return 5\n")
+    # while typing, the names read before are kept (the keystroke moved no line they are on)
+    assert definitions(builder, documents, query) == {"shipping_quote": 0}
+    builder.prepare(documents.get(URI))  # the idle pass (RedactedViews) reads the file again
+    assert definitions(builder, documents, query) == {"shipping_quote": 0, "handling_fee": 3}
