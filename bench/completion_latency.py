@@ -25,10 +25,13 @@ pytest-lsp's client with VS Code capabilities, utf-16) and the fake provider
    pipes, dicts): pytest-lsp's client reads through a thread pool and converts every
    message to classes, which on this 2-core machine costs about as much as the server's
    work and is not the server's. A few unrecorded warm-up requests come first (the first
-   one indexes the 50 buffers); then two recorded series at fresh positions: "right after
-   opening" (the server is still making its redacted copies of the buffers between
-   requests) and "settled" (after the server's CPU time stopped growing, as it does a
-   moment after an editor opens files). For reference, two floors measured in the same
+   one indexes the 50 buffers); then three recorded series at fresh positions: "right
+   after opening" (the server is still making its redacted copies of the buffers
+   between requests), "settled" (after the server's CPU time stopped growing, as it
+   does a moment after an editor opens files) and "after a keystroke" (a ``didChange``
+   typing one character at the spot, then the request for the spot after it: every
+   request meets a new version of the 10,000-line document, as when completing while
+   typing; the time starts before the didChange is sent). For reference, two floors measured in the same
    run: the round trip of a request that does no work (``workspace/executeCommand
    glm.usage``) on the same connection, and one streamed httpx POST of the last prompt
    to the fake from this process (its added time, computed the same way).
@@ -527,9 +530,19 @@ async def until_idle(pid: int, limit: float = 60.0) -> float:
     return time.monotonic() - t0
 
 
-async def lean_inline(client: LeanClient, fake: FakeGLM, uri: str, pos: tuple[int, int], series: Series | None):
+async def lean_inline(client: LeanClient, fake: FakeGLM, uri: str, pos: tuple[int, int], series: Series | None,
+                      keystroke: int | None = None):
+    """One request, timed; with ``keystroke`` (the document's next version) a character is typed at
+    ``pos`` first and the request is for the spot after it, as when completing while typing."""
     before = len(fake.requests)
     t0 = time.monotonic()
+    if keystroke is not None:
+        client.notify("textDocument/didChange", {
+            "textDocument": {"uri": uri, "version": keystroke},
+            "contentChanges": [{"range": {"start": {"line": pos[0], "character": pos[1]},
+                                          "end": {"line": pos[0], "character": pos[1]}}, "text": "x"}],
+        })
+        pos = (pos[0], pos[1] + 1)
     result = await asyncio.wait_for(client.request("textDocument/inlineCompletion", {
         "textDocument": {"uri": uri}, "position": {"line": pos[0], "character": pos[1]},
         "context": {"triggerKind": 1},  # Invoked
@@ -565,8 +578,8 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
 
     main_uri, _, main_text = corpus[0]
     rng = random.Random(args.seed + 3)
-    spots = positions(main_text, args.warmup + 2 * args.requests, rng)
-    fresh, settled = Series("right after opening"), Series("settled")
+    spots = positions(main_text, args.warmup + 3 * args.requests, rng)
+    fresh, settled, typing = Series("right after opening"), Series("settled"), Series("after a keystroke")
     fake = FakeGLM().start()
     fake.default = reply_text(ANSWER, chunk_size=len(ANSWER), usage=None)  # one content chunk, finish, [DONE]
     client = None
@@ -590,13 +603,15 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
             await lean_inline(client, fake, main_uri, spot, None)
         pid = client.process.pid
         cpu = {}
-        for series, todo in ((fresh, spots[args.warmup : args.warmup + args.requests]),
-                             (settled, spots[args.warmup + args.requests :])):
+        first = args.warmup
+        for series, todo in ((fresh, spots[first : first + args.requests]),
+                             (settled, spots[first + args.requests : first + 2 * args.requests]),
+                             (typing, spots[first + 2 * args.requests :])):
             if series is settled:
                 waited = await until_idle(pid)
             before = cpu_seconds(pid)
-            for spot in todo:
-                await lean_inline(client, fake, main_uri, spot, series)
+            for n, spot in enumerate(todo):
+                await lean_inline(client, fake, main_uri, spot, series, keystroke=n + 2 if series is typing else None)
             cpu[series.name] = (cpu_seconds(pid) - before) * 1000 / len(todo)
         floor = []
         for _ in range(50):
@@ -616,24 +631,27 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
     print(row("server-added (round trip - fake's own)", settled.added))
     print(row("round trip at the client", settled.rtt))
     print(row("right after opening: server-added", fresh.added))
+    print(row("after a keystroke: server-added", typing.added))
     print(f"  (the settled series ran after the server's CPU went quiet, {waited:.1f} s after the other series: "
           "the redacted copies of the open buffers were made; right after opening they are still being made "
           "between requests)")
     print(f"  server CPU time per request (user + system, /proc; steadier than wall clock on a shared machine): "
           f"settled {cpu['settled']:.2f} ms, right after opening {cpu['right after opening']:.2f} ms (this one "
-          "includes the background copies made between requests)")
+          f"includes the background copies made between requests), after a keystroke {cpu['after a keystroke']:.2f} "
+          "ms (the didChange included)")
     print(row("for reference: glm.usage round trip", floor))
     print(row("for reference: httpx POST to the fake, added", http_floor))
     print("  (the two references are floors no server in this stack goes under: a request that does no work, "
           "and one streamed HTTP exchange with the fake from Python)")
-    for series in (settled, fresh):
+    for series in (settled, fresh, typing):
         if series.added:
             p50, p99 = statistics.median(series.added), percentile(series.added, 0.99)
             print(f"  {series.name}: goal p50 <= {P50_GOAL_MS:g} ms: {'met' if p50 <= P50_GOAL_MS else 'MISSED'} "
                   f"({p50:.2f});  goal p99 <= {P99_GOAL_MS:g} ms: {'met' if p99 <= P99_GOAL_MS else 'MISSED'} "
                   f"({p99:.2f})")
-    print(f"  answers with a suggestion: {settled.with_items + fresh.with_items}/{len(settled.rtt) + len(fresh.rtt)};"
-          f" requests that did not reach the fake: {settled.no_upstream + fresh.no_upstream}; last prompt "
+    every = (settled, fresh, typing)
+    print(f"  answers with a suggestion: {sum(s.with_items for s in every)}/{sum(len(s.rtt) for s in every)};"
+          f" requests that did not reach the fake: {sum(s.no_upstream for s in every)}; last prompt "
           f"~{sum(len(m['content']) for m in last_body['messages']) // 4} tokens (chars/4)")
 
 
