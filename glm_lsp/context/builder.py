@@ -94,7 +94,8 @@ class ContextBuilder:
         self._names: dict[str, tuple] = {}  # uri → (version, {defined name: line}, version they were read at)
         self._definitions: dict[str, tuple[int | None, dict[int, str]]] = {}  # uri → (version, {line: text})
         self.views = RedactedViews(prepare=self.prepare)  # buffers redacted and indexed while the editor is idle
-        self._indent_unit: tuple[tuple, str] = ((None, None), "    ")  # ((uri, version), unit): the last asked
+        self._indent_units: dict[str, str] = {}  # uri → indentation unit
+        self._references: dict[str, list[str]] = {}  # uri → what the file imports
         self._redactions: dict[str, str] = {}
         self._redaction_owner = None
 
@@ -135,17 +136,21 @@ class ContextBuilder:
         self.views.forget(uri)
         self._excluded.pop(uri, None)
         self._names.pop(uri, None)
+        self._indent_units.pop(uri, None)
+        self._references.pop(uri, None)
         self._definitions.pop(uri, None)
         self._imports = {k: v for k, v in self._imports.items() if k[0] != uri}
 
     def indent_unit(self, doc: Document) -> str:
-        """scope.indent_unit, remembered per document version (it reads up to 500 lines)."""
+        """scope.indent_unit, read once per file and again by the idle pass (`prepare`).
+
+        It reads up to 500 lines, and every keystroke is a new version; typing rarely
+        changes a file's indentation style."""
         from glm_lsp.context.scope import indent_unit
 
-        key = (doc.uri, doc.version)
-        if self._indent_unit[0] != key:
-            self._indent_unit = (key, indent_unit(doc))
-        return self._indent_unit[1]
+        if doc.uri not in self._indent_units:
+            self._indent_units[doc.uri] = indent_unit(doc)
+        return self._indent_units[doc.uri]
 
     def _defined(self, doc: Document, used: set[str]) -> dict[str, int]:
         """The names ``doc`` defines, with their lines (imports.defined_names).
@@ -171,12 +176,20 @@ class ContextBuilder:
         return names
 
     def prepare(self, doc: Document) -> None:
-        """While the editor is idle (RedactedViews): index ``doc`` for ranking, read its definitions."""
+        """While the editor is idle (RedactedViews): index ``doc`` for ranking, read its definitions,
+        imports and indentation again."""
         from glm_lsp.context.imports import defined_names
+
+        from glm_lsp.context.imports import imported_paths
+        from glm_lsp.context.scope import indent_unit
 
         self.index.update(doc)
         if self._names.get(doc.uri, (None, None, None))[2] != doc.version:
             self._names[doc.uri] = (doc.version, defined_names(doc.text, doc.language_id), doc.version)
+        if doc.uri in self._indent_units:
+            self._indent_units[doc.uri] = indent_unit(doc)
+        if doc.uri in self._references:
+            self._references[doc.uri] = imported_paths(doc.text, doc.language_id)
 
     def _definition(self, doc: Document, line: int) -> str:
         """_definition, remembered per document version (finding a block's end reads its lines)."""
@@ -191,9 +204,11 @@ class ContextBuilder:
     def _imported(self, current: Document, allowed: list[Document]) -> set[str]:
         from glm_lsp.context.imports import imported_paths, resolves_to
 
-        # Keyed on what the file imports, not its version: typing rarely changes the imports,
-        # and resolving each against every open buffer is the costly part.
-        references = imported_paths(current.text, current.language_id)
+        # What the file imports is read once and again by the idle pass (`prepare`): typing
+        # rarely changes it, and a 10,000-line file takes a while to read.
+        if current.uri not in self._references:
+            self._references[current.uri] = imported_paths(current.text, current.language_id)
+        references = self._references[current.uri]
         key = (current.uri, tuple(references), tuple(d.uri for d in allowed))
         if key not in self._imports:
             if len(self._imports) > 64:

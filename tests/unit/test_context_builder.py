@@ -57,3 +57,30 @@ def test_a_definition_added_away_from_the_cursor_is_found_when_idle():
     assert definitions(builder, documents, query) == {"shipping_quote": 0}
     builder.prepare(documents.get(URI))  # the idle pass (RedactedViews) reads the file again
     assert definitions(builder, documents, query) == {"shipping_quote": 0, "handling_fee": 3}
+
+
+def test_the_indentation_unit_is_read_again_when_idle():
+    builder, documents = ContextBuilder(), DocumentStore()
+    doc = documents.open(URI, "def f():\n  return 1\n", 1, "python")
+    assert builder.indent_unit(doc) == "  "
+    documents.change(URI, 2, [("def f():\n    return 1\n", None)], "utf-16")
+    assert builder.indent_unit(doc) == "  "  # typing: the unit read before
+    builder.prepare(doc)
+    assert builder.indent_unit(doc) == "    "
+
+
+def test_an_import_typed_in_counts_once_the_editor_is_idle():
+    builder, documents = ContextBuilder(), DocumentStore()
+    documents.open("file:///w/pricing.py", "def discount_rate(customer):\n    return 0.1\n", 1, "python")
+    current = documents.open(URI, "def final_price(order):\n    return discount_rate(order)\n", 1, "python")
+    query = "    return discount_rate(order)"
+
+    def imported_definitions() -> list[str]:
+        context = builder.build(documents, current, query, 2000, None, Settings())
+        return [s.path for s in context.snippets if s.reason.endswith("defined in a file this one imports")]
+
+    assert imported_definitions() == []
+    type_at(documents, 2, 0, 0, "from pricing import discount_rate\n")
+    assert imported_definitions() == []  # while typing: the imports read before
+    builder.prepare(current)
+    assert imported_definitions() == ["pricing.py"]
