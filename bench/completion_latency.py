@@ -686,13 +686,17 @@ async def bursts(args, corpus, workspace: Path, tmp: Path, delay: float) -> list
             first = len(fake.requests)
             pending = []
             column = len(indent)
+            next_at = time.monotonic()
             for ch in BURST_TEXT:  # keystrokes 2-30
                 editor.type(main_uri, (n + 1, column), ch)
                 column += 1
                 pending.append(asyncio.create_task(asyncio.wait_for(
                     client.text_document_inline_completion_async(inline_params(main_uri, (n + 1, column), True)),
                     TIMEOUT)))
-                await asyncio.sleep(BURST_INTERVAL)
+                # keystrokes on a 60 ms clock: this client's own work per keystroke (its model of a
+                # 10,000-line document) must not stretch the gaps the server sees
+                next_at += BURST_INTERVAL
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             answers = await asyncio.gather(*pending)
             await asyncio.sleep(0.3 + delay)  # let closed streams show up at the fake
             burst = fake.requests[first:]

@@ -183,7 +183,8 @@ class ContextBuilder:
         from glm_lsp.context.imports import imported_paths
         from glm_lsp.context.scope import indent_unit
 
-        self.index.update(doc)
+        if not (self.recent and self.recent[-1].uri == doc.uri):
+            self.index.update(doc)  # (not the file being typed in: ranking leaves it out, and it takes long)
         if self._names.get(doc.uri, (None, None, None))[2] != doc.version:
             self._names[doc.uri] = (doc.version, defined_names(doc.text, doc.language_id), doc.version)
         if doc.uri in self._indent_units:

@@ -62,13 +62,14 @@ class RedactedViews:
             self._last_request = time.monotonic()
 
     async def _wait_for_quiet(self) -> None:
+        """Until the user has stopped typing for IDLE_SECONDS and no request was served for QUIET_SECONDS."""
         while True:
-            quiet = QUIET_SECONDS - (time.monotonic() - self._last_request)
-            if self._requests:
-                quiet = QUIET_SECONDS
-            if quiet <= 0:
+            now = time.monotonic()
+            wait = max(IDLE_SECONDS - (now - self._last_change), QUIET_SECONDS - (now - self._last_request),
+                       QUIET_SECONDS if self._requests else 0.0)
+            if wait <= 0:
                 return
-            await asyncio.sleep(quiet)
+            await asyncio.sleep(wait)
 
     def window(self, doc, privacy, first: int, end: int) -> str | None:
         """Lines ``first``..``end - 1`` redacted, joined with newlines (as the index joins a
@@ -98,11 +99,9 @@ class RedactedViews:
 
     async def _run(self, source) -> None:
         while self._dirty:
-            idle = time.monotonic() - self._last_change
-            if idle < IDLE_SECONDS:
-                await asyncio.sleep(IDLE_SECONDS - idle)
-                continue
             await self._wait_for_quiet()
+            if not self._dirty:
+                break  # (closed meanwhile)
             uri = self._dirty.pop()
             try:
                 await self._redact(uri, *await source(uri))

@@ -205,3 +205,17 @@ async def test_open_buffers_are_indexed_for_ranking_while_the_editor_is_idle():
     assert URI not in builder.index and copy_of(builder.views, secret, privacy) is None
     [found] = builder.index.rank("shipping_quote(order_lines)", exclude_uri="file:///w/main.py")
     assert found.window.uri == OTHER
+
+
+async def test_the_copies_wait_while_the_user_types(monkeypatch):
+    monkeypatch.setattr(redacted, "IDLE_SECONDS", 0.2)
+    ws = Workspace()
+    views = redacted.RedactedViews()
+    other = ws.documents.open(OTHER, "x = 1\n", 1, "python")
+    ws.documents.open(URI, "y = 2\n", 1, "python")
+    views.changed(OTHER, ws.source)
+    for _ in range(8):  # a keystroke every 50 ms in another file, for 0.4 s
+        await asyncio.sleep(0.05)
+        views.changed(URI, ws.source)
+        assert copy_of(views, other, ws.privacy) is None
+    assert await until_ready(views, other, ws.privacy) == ["x = 1", ""]
