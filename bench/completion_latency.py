@@ -26,8 +26,9 @@ pytest-lsp's client with VS Code capabilities, utf-16) and the fake provider
    message to classes, which on this 2-core machine costs about as much as the server's
    work and is not the server's. A few unrecorded warm-up requests come first (the first
    one indexes the 50 buffers); then three recorded series at fresh positions: "right
-   after opening" (the server is still making its redacted copies of the buffers
-   between requests), "settled" (after the server's CPU time stopped growing, as it
+   after opening" (the server's redacted copies and index of the buffers wait for a
+   pause, which back-to-back requests never leave: snippets are redacted as they are
+   chosen), "settled" (after the server's CPU time stopped growing, as it
    does a moment after an editor opens files) and "after a keystroke" (a ``didChange``
    typing one character at the spot, then the request for the spot after it: every
    request meets a new version of the 10,000-line document, as when completing while
@@ -633,11 +634,10 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
     print(row("right after opening: server-added", fresh.added))
     print(row("after a keystroke: server-added", typing.added))
     print(f"  (the settled series ran after the server's CPU went quiet, {waited:.1f} s after the other series: "
-          "the redacted copies of the open buffers were made; right after opening they are still being made "
-          "between requests)")
+          "the redacted copies of the open buffers were made; right after opening they wait for a pause, which "
+          "back-to-back requests never leave, and snippets are redacted as they are chosen)")
     print(f"  server CPU time per request (user + system, /proc; steadier than wall clock on a shared machine): "
-          f"settled {cpu['settled']:.2f} ms, right after opening {cpu['right after opening']:.2f} ms (this one "
-          f"includes the background copies made between requests), after a keystroke {cpu['after a keystroke']:.2f} "
+          f"settled {cpu['settled']:.2f} ms, right after opening {cpu['right after opening']:.2f} ms, after a keystroke {cpu['after a keystroke']:.2f} "
           "ms (the didChange included)")
     print(row("for reference: glm.usage round trip", floor))
     print(row("for reference: httpx POST to the fake, added", http_floor))
