@@ -176,16 +176,14 @@ class ContextBuilder:
         return names
 
     def prepare(self, doc: Document) -> None:
-        """While the editor is idle (RedactedViews): index ``doc`` for ranking, read its definitions,
-        imports and indentation again."""
-        from glm_lsp.context.imports import defined_names
-
-        from glm_lsp.context.imports import imported_paths
+        """While the editor is idle (RedactedViews): index ``doc`` for ranking; read again the
+        definitions, imports and indentation of a file they were asked for (only those are used)."""
+        from glm_lsp.context.imports import defined_names, imported_paths
         from glm_lsp.context.scope import indent_unit
 
         if not (self.recent and self.recent[-1].uri == doc.uri):
             self.index.update(doc)  # (not the file being typed in: ranking leaves it out, and it takes long)
-        if self._names.get(doc.uri, (None, None, None))[2] != doc.version:
+        if doc.uri in self._names and self._names[doc.uri][2] != doc.version:
             self._names[doc.uri] = (doc.version, defined_names(doc.text, doc.language_id), doc.version)
         if doc.uri in self._indent_units:
             self._indent_units[doc.uri] = indent_unit(doc)

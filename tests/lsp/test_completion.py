@@ -250,3 +250,25 @@ async def test_a_401_is_shown_once(lsp, fake, workspace):
         await until(lambda: client.messages)
         await asyncio.sleep(0.2)
         assert len(client.messages) == 1 and "ZAI_API_KEY" in client.messages[0].message
+
+
+async def test_definitions_follow_the_file_while_the_user_types(lsp, fake, workspace):
+    """Every keystroke is a new version: the definition snippet stays, and follows its lines when they move."""
+    code = ("def checkout(cart):\n    total = shipping_quote(cart.lines)\n\n\n"
+            "def shipping_quote(order_lines):\n    return sum(line.weight for line in order_lines)\n")
+    async with lsp("vscode", init_options={"completion": {"debounceMs": 0}}) as client:
+        editor = Editor(client)
+        uri = (workspace / "shop.py").as_uri()
+        editor.open(uri, code)
+        end = len("    total = shipping_quote(cart.lines)")
+        await inline(client, uri, 1, end)
+        editor.type(uri, (1, end), " + 1")  # typing: a new version, no line moved
+        await inline(client, uri, 1, end + 4)
+        editor.type(uri, (0, 0), "import math\n\n")  # two lines above everything
+        await inline(client, uri, 3, end + 4)
+    prompts = [r.body["messages"][-1]["content"] for r in fake.requests]
+    assert len(prompts) == 3
+    assert "--- shop.py, line 5 (definition)" in prompts[0]
+    assert "--- shop.py, line 5 (definition)" in prompts[1] and "shipping_quote(cart.lines) + 1" in prompts[1]
+    assert "--- shop.py, line 7 (definition)" in prompts[2] and "line 5 (definition)" not in prompts[2]
+    assert "def shipping_quote(order_lines):" in prompts[2].split("line 7 (definition)")[1]
