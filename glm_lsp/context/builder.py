@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from glm_lsp.context.documents import Document
-from glm_lsp.context.redacted import RedactedViews
+from glm_lsp.context.redacted import RedactedViews, line_breaks
 from glm_lsp.context.tokens import TokenEstimator
 
 IMPORT_BOOST = 2.0
@@ -270,7 +270,11 @@ class ContextBuilder:
         for snippet in self._fill(candidates, budget):
             doc = by_uri.get(snippet.uri) if snippet.source == "open buffer" else None
             if doc is None:
-                chosen.append(replace(snippet, text=self._redacted(snippet.text, privacy)))
+                source = current if snippet.uri == current.uri else by_uri.get(snippet.uri)
+                end = snippet.first_line + line_breaks(snippet.text) + 1
+                if source is None or not self.views.unchanged(source, privacy, snippet.first_line, end):
+                    snippet = replace(snippet, text=self._redacted(snippet.text, privacy))
+                chosen.append(snippet)
                 continue
             end = snippet.first_line + snippet.text.count("\n") + 1
             text = self.views.window(doc, privacy, snippet.first_line, end)

@@ -82,6 +82,14 @@ class RedactedViews:
         changed = view[2]
         return "\n".join(changed.get(n, doc.line(n)) for n in range(first, min(end, doc.line_count)))
 
+    def unchanged(self, doc, privacy, first: int, end: int) -> bool:
+        """True when the copy is ready for this version and rules and redaction changed none
+        of lines ``first``..``end - 1``: that text can go out as it is, unredacted again."""
+        view = self._views.get(doc.uri)
+        if view is None or view[0] != doc.version or view[1] is not privacy:
+            return False
+        return not any(first <= n < end for n in view[2])  # (few or no changed lines in most code)
+
     def changed(self, uri: str, source) -> None:
         """A document opened or changed. ``await source(uri)`` → (documents, privacy, excluded), asked when idle."""
         self._dirty.add(uri)
@@ -142,7 +150,7 @@ class RedactedViews:
                     self._views.pop(uri, None)  # redaction promises the same lines; without them, no copy
                     return
                 changed.update((line + n, new) for n, (old, new) in enumerate(zip(before, after)) if old != new)
-            line += _line_breaks(paragraph)
+            line += line_breaks(paragraph)
             if time.monotonic() - started > SLICE_SECONDS:
                 await asyncio.sleep(0)  # let requests in
                 await self._wait_for_quiet()
@@ -153,5 +161,6 @@ class RedactedViews:
         self._views[uri] = (version, privacy, changed)
 
 
-def _line_breaks(text: str) -> int:
+def line_breaks(text: str) -> int:
+    """Line breaks in ``text`` as LSP counts them (\\n, \\r\\n or a lone \\r)."""
     return text.count("\n") + text.count("\r") - text.count("\r\n")

@@ -151,10 +151,15 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
     if word and ranking_query.endswith(word):
         ranking_query = ranking_query[: -len(word)]
 
+    cut_version = doc.version
+
     def prepare() -> tuple[list[dict[str, str]], list[str]]:
         """The prompt and stop sequences, built only when a stream starts: cache hits, reuse
         and debounce cost nothing. Both come from the redacted text (a stop sequence is sent too)."""
-        safe_prefix, safe_suffix = _redact_around_cursor(state, settings, window_prefix, window_suffix)
+        # (the document's copy speaks for these texts only if they were cut from its current version)
+        same_text = selected is None and doc.version == cut_version
+        safe_prefix, safe_suffix = _redact_around_cursor(state, settings, window_prefix, window_suffix,
+                                                         doc if same_text else None, line_no)
         snippets = state.build_context(doc, ranking_query, COMPLETION_CONTEXT_TOKENS, settings, with_recent=True)
         messages = prompt.messages(relative(uri, state.root), doc.language_id, safe_prefix, safe_suffix,
                                    snippets.render())
@@ -171,14 +176,27 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
     return suggestion, word
 
 
-def _redact_around_cursor(state, settings, prefix: str, suffix: str) -> tuple[str, str]:
-    """Redact the text around the cursor as one text, so a secret the cursor splits is still found."""
+def _redact_around_cursor(state, settings, prefix: str, suffix: str, doc=None, line: int = 0) -> tuple[str, str]:
+    """Redact the text around the cursor as one text, so a secret the cursor splits is still found.
+
+    ``doc`` and ``line``: the document and cursor line the two texts were cut from; when
+    its redacted copy (context/redacted.py) is ready and redaction changed none of their
+    lines, only the two halves of the cursor's line need a look."""
+    from glm_lsp.context.redacted import line_breaks
     from glm_lsp.prompts.completion import HOLE
 
     redact = lambda text: state.context.redact(text, state.root, settings)  # noqa: E731
-    redacted = state.context.redact(prefix + HOLE + suffix, state.root, settings, once=HOLE)
     line_before = prefix[prefix.rfind("\n") + 1:]
     line_after = suffix.split("\n", 1)[0]
+    if doc is not None:
+        privacy = state.context.privacy(state.root, settings)
+        first, end = line - line_breaks(prefix), line + line_breaks(suffix) + 1
+        # The whole line is clean (in the copy), so a half that redaction leaves alone holds no
+        # piece of a secret either: the cursor splits none.
+        if (state.context.views.unchanged(doc, privacy, first, end)
+                and redact(line_before) == line_before and redact(line_after) == line_after):
+            return prefix, suffix
+    redacted = state.context.redact(prefix + HOLE + suffix, state.root, settings, once=HOLE)
     split_secret = redact(line_before + line_after) != redact(line_before) + redact(line_after)
     if redacted.count(HOLE) == 1 and not split_secret:
         before, after = redacted.split(HOLE)

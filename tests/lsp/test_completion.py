@@ -272,3 +272,29 @@ async def test_definitions_follow_the_file_while_the_user_types(lsp, fake, works
     assert "--- shop.py, line 5 (definition)" in prompts[1] and "shipping_quote(cart.lines) + 1" in prompts[1]
     assert "--- shop.py, line 7 (definition)" in prompts[2] and "line 5 (definition)" not in prompts[2]
     assert "def shipping_quote(order_lines):" in prompts[2].split("line 7 (definition)")[1]
+
+
+@pytest.mark.parametrize("password,line,character,gone", [
+    ("'Tr0ub4dor-and-3-horses'", 9, len("    total = connect(cart.url)"), "Tr0ub4dor"),  # a few lines above
+    ("'Tr0ub4dor-and-3-horses'", 4, len("    password = 'Tr0u"), "Tr0u"),  # the cursor inside it
+    # no secret but one the cursor makes: a line clean as a whole whose left half looks like one
+    ("os.environ['DB_PASSWORD']", 10, len("    db_password = Zx81Qp"), "Zx81Qp"),
+])
+async def test_the_redacted_copy_never_lets_a_secret_near_the_cursor_out(lsp, fake, workspace, password, line,
+                                                                        character, gone):
+    """Once the editor is idle the buffer's redacted copy is ready, and the text around the cursor is
+    taken as it is when redaction changed none of its lines; a secret in them, or one the cursor
+    splits, still goes through the redaction."""
+    code = (f"import os\n\n\ndef connect(url):\n    password = {password}\n"
+            "    return open_db(url, password)\n\n\ndef checkout(cart):\n    total = connect(cart.url)\n"
+            "    db_password = Zx81QpLm77Rt.upper()\n    return total\n")
+    async with lsp("vscode", init_options={"completion": {"debounceMs": 0}}) as client:
+        editor = Editor(client)
+        uri = (workspace / "shop.py").as_uri()
+        editor.open(uri, code)
+        await asyncio.sleep(1.5)  # idle: the copy is made 0.5 s after the last change
+        await inline(client, uri, line, character)
+    [request] = fake.requests
+    prompt = request.body["messages"][-1]["content"]
+    assert gone not in prompt and "def checkout(cart):" in prompt
+    assert "password = os.environ['DB_PASSWORD']" in prompt or "Tr0ub4dor" in code  # (sent as it is)

@@ -219,3 +219,41 @@ async def test_the_copies_wait_while_the_user_types(monkeypatch):
         views.changed(URI, ws.source)
         assert copy_of(views, other, ws.privacy) is None
     assert await until_ready(views, other, ws.privacy) == ["x = 1", ""]
+
+
+async def test_unchanged_says_which_lines_can_go_out_as_they_are():
+    ws = Workspace()
+    views = redacted.RedactedViews()
+    text = "import os\nclient = OpenAI(api_key='sk-ab12cd34')\n\ndef first():\n    return 1\n"
+    doc = ws.documents.open(URI, text, 1, "python")
+    assert not views.unchanged(doc, ws.privacy, 3, 5)  # no copy yet
+    views.changed(URI, ws.source)
+    await until_ready(views, doc, ws.privacy)
+    assert views.unchanged(doc, ws.privacy, 2, 5) and views.unchanged(doc, ws.privacy, 0, 1)
+    assert not views.unchanged(doc, ws.privacy, 0, 2) and not views.unchanged(doc, ws.privacy, 1, 5)
+    assert not views.unchanged(doc, Privacy(None, ["*.txt"]), 3, 5)  # other rules
+    ws.documents.change(URI, 2, [("# edited\n", ((0, 0), (0, 0)))], "utf-16")
+    assert not views.unchanged(doc, ws.privacy, 3, 5)  # another version
+
+
+async def test_a_definition_holding_a_secret_is_redacted_when_the_copy_is_ready():
+    builder = ContextBuilder()
+    settings = Settings()
+    documents = DocumentStore()
+    code = ("def connect(url):\n    password = 'Tr0ub4dor-and-3-horses'\n    return open_db(url, password)\n\n\n"
+            "def shipping_quote(order_lines):\n    return sum(order_lines)\n\n\n"
+            "def checkout(cart):\n    return connect(cart.url) + shipping_quote(cart.lines)\n")
+    current = documents.open(URI, code, 1, "python")
+    privacy = builder.privacy(None, settings)
+
+    async def source(uri):
+        return documents, privacy, False
+
+    builder.views.changed(URI, source)
+    await until_ready(builder.views, current, privacy)
+    assert builder.views.unchanged(current, privacy, 5, 7) and not builder.views.unchanged(current, privacy, 0, 3)
+    context = builder.build(documents, current, "    return connect(cart.url) + shipping_quote(cart.lines)",
+                            2000, None, settings)
+    definitions = {s.first_line: s.text for s in context.snippets if s.source == "definition"}
+    assert definitions[5] == "def shipping_quote(order_lines):\n    return sum(order_lines)\n"  # as it is
+    assert "Tr0ub4dor" not in definitions[0] and REDACTED in definitions[0]
