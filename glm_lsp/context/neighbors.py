@@ -391,6 +391,7 @@ class NeighborIndex:
                         hot.discard(token)
         self._common_dirty = True
         self._generation += 1  # every ranking may change
+        self._layout = None  # (rebuilt by the next rank; not holding on to forgotten documents)
 
     def _rescan_hot(self) -> None:
         self._hot_windows = self._windows
