@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from glm_lsp.context.builder import ContextBuilder
-from glm_lsp.context.documents import DocumentStore
+from glm_lsp.context.documents import Document, DocumentStore
 from glm_lsp.settings import Settings
 
 URI = "file:///w/main.py"
@@ -84,3 +86,19 @@ def test_an_import_typed_in_counts_once_the_editor_is_idle():
     assert imported_definitions() == []  # while typing: the imports read before
     builder.prepare(current)
     assert imported_definitions() == ["pricing.py"]
+
+
+@pytest.mark.parametrize("code,line,expected", [
+    # a method: its own body, not the methods after it
+    ("class Cart:\n    def total(self):\n        return sum(self.lines)\n\n    def tax(self):\n        return 0\n",
+     1, "    def total(self):\n        return sum(self.lines)\n"),
+    # a signature over several lines, closed at the definition's own indentation
+    ("def quote(\n    lines,\n) -> int:\n    return len(lines)\nx = 1\n", 0,
+     "def quote(\n    lines,\n) -> int:\n    return len(lines)\n"),
+    # braces: the closing one is kept, the enclosing class's is not
+    ("class A {\n  total() {\n    return 1;\n  }\n}\n", 1, "  total() {\n    return 1;\n  }\n"),
+])
+def test_a_definition_is_its_own_block(code, line, expected):
+    from glm_lsp.context.builder import _definition
+
+    assert _definition(Document("file:///w/a.py", code, 1, "python"), line) == expected
