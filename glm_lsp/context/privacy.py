@@ -87,6 +87,7 @@ class Privacy:
         self._memo_chars = 0
         self._memo_limit = _MEMO_LIMIT
         self._memo_min_chars = _MEMO_MIN_CHARS
+        self._line_memo: dict[tuple[str, bool], str] = {}  # lines around the cursor (_redact_lines)
         self._whole_runs = 0  # calls of _redact_whole(): how tests see the memo at work
 
     # ---------------------------------------------------------------- excluded()
@@ -201,7 +202,7 @@ class Privacy:
         # pass to the next and each paragraph's fixpoint is the whole text's.
         if len(text) < self._memo_min_chars or self._needs_whole(text):
             return self._redact_whole(text)
-        return "".join(self._redact_whole(p) if once and once in p else self.redact_piece(p)
+        return "".join(self._redact_lines(p, once) if once and once in p else self.redact_piece(p)
                        for p in _paragraphs(text))
 
     def pieces(self, text: str) -> list[str] | None:
@@ -230,6 +231,42 @@ class Privacy:
                 old, old_value = memo.popitem(last=False)
                 self._memo_chars -= len(old) + (len(old_value) if old_value is not None else 0)
         return redacted
+
+    def _redact_lines(self, paragraph: str, once: str) -> str:
+        """The paragraph holding the cursor marker, one line at a time.
+
+        It changes with every keystroke, so it misses the paragraph memo; its other lines
+        come again, and are remembered one by one. Within a paragraph (no key block, no
+        secret of the user's with a line break: those texts are redacted whole) every rule
+        reads one line, but for the look back over whitespace for "(" before
+        ('NAME', 'value'): a line after one ending with "(" is redacted after "(\\n" too.
+        Lines are cut at "\\n" only, where _redact_assignments ends a line.
+        """
+        memo = self._line_memo
+        out: list[str] = []
+        after_paren = False
+        lines = paragraph.split("\n")
+        for i, line in enumerate(lines):
+            if i < len(lines) - 1:
+                line += "\n"
+            key = (line, after_paren)
+            if once in line:
+                redacted = self._redact_in_context(line, after_paren)
+            elif key in memo:
+                redacted = memo[key]
+            else:
+                redacted = self._redact_in_context(line, after_paren)
+                if len(memo) >= _LINE_MEMO_SIZE:
+                    memo.clear()
+                memo[key] = redacted
+            out.append(redacted)
+            stripped = line.rstrip()
+            if stripped:
+                after_paren = stripped.endswith("(")
+        return "".join(out)
+
+    def _redact_in_context(self, line: str, after_paren: bool) -> str:
+        return self._redact_whole("(\n" + line)[2:] if after_paren else self._redact_whole(line)
 
     def _redact_whole(self, text: str) -> str:
         """redact() on the text in one piece: the rules, repeated until nothing changes."""
@@ -271,6 +308,7 @@ class Privacy:
 _MEMO_MIN_CHARS = 400
 # Characters (paragraphs and their redactions) a Privacy's memo holds at most.
 _MEMO_LIMIT = 8_000_000
+_LINE_MEMO_SIZE = 4096  # lines of the paragraphs around the cursor remembered (then forgotten at once)
 # Blank lines (empty or whitespace-only) and the line break before them.
 # [^\S\n] is whitespace other than "\n", the same set str.isspace() accepts.
 PARAGRAPH_BREAK = re.compile(r"\n(?:[^\S\n]*\n)+")

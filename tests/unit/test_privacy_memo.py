@@ -295,3 +295,59 @@ def test_a_paragraph_with_the_cursor_marker_is_not_remembered():
     marked = code[:300] + "<|CURSOR|>" + code[300:]
     assert privacy.redact(marked, once="<|CURSOR|>") == privacy._redact_whole(marked)
     assert privacy._memo and not any("<|CURSOR|>" in key for key in privacy._memo)
+
+
+# =========================================================================== the cursor's paragraph
+
+HOLE = "<|CURSOR|>"
+
+
+def with_hole(text: str, rng: random.Random) -> str:
+    at = rng.randint(0, len(text))
+    return text[:at] + HOLE + text[at:]
+
+
+def test_the_cursor_paragraph_line_by_line_equals_the_whole_text_on_joined_cases():
+    """The paragraph holding the cursor marker is redacted one line at a time (its other
+    lines through a line memo): the result is the whole-text algorithm's, every time."""
+    rng = random.Random(20261123)
+    privacy = memo_privacy()
+    for _ in range(300):
+        parts = rng.sample(CORPUS, rng.randint(2, 8))
+        text = parts[0]
+        for part in parts[1:]:
+            text += rng.choice(SEPARATORS + ["\n", "\r\n", "(\n", "define(\n  "]) + part
+        marked = with_hole(text, rng)
+        assert privacy.redact(marked, once=HOLE) == privacy._redact_whole(marked), marked
+        assert privacy.redact(marked, once=HOLE) == privacy._redact_whole(marked)  # from the line memo
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS + SEPARATORS + ["\n", "(\n", "(\n\n", "define(\n\n'DB_PASSWORD', ", HOLE]),
+                max_size=40).map("".join))
+@settings(max_examples=400, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_cursor_paragraph_line_by_line_equals_the_whole_text_on_arbitrary_text(text: str):
+    privacy = memo_privacy()
+    marked = text if HOLE in text else text + HOLE
+    assert privacy.redact(marked, once=HOLE) == privacy._redact_whole(marked)
+
+
+@pytest.mark.parametrize("language", ["python", "typescript"])
+def test_typing_in_generated_code_with_secrets_redacts_only_the_cursor_line_anew(language: str):
+    rng = random.Random(11)
+    privacy = Privacy(None, [], [MY_KEY])
+    generate = python_file if language == "python" else typescript_file
+    secrets = [c for c in SECRET_CASES if "\n" not in c[1] and "PRIVATE KEY" not in c[1]]  # (no whole-text case)
+    chosen = rng.sample(secrets, 6)
+    text = splice(generate(5), [c[1] for c in chosen] + [f"key = '{MY_KEY}'"], rng)
+    lines = text.split("\n")
+    for line in rng.sample(range(len(lines)), 25):
+        typed = list(lines)
+        for keystroke in "abc":  # three keystrokes at the end of the line, the cursor after them
+            typed[line] += keystroke
+            marked = "\n".join(typed[:line] + [typed[line] + HOLE] + typed[line + 1:])
+            runs = privacy._whole_runs
+            out = privacy.redact(marked, once=HOLE)
+            assert out == privacy._redact_whole(marked)
+            assert all(secret not in out for _, _, secret in chosen) and MY_KEY not in out
+            if keystroke != "a":  # the paragraph's other lines come from the line memo
+                assert privacy._whole_runs - runs == 2  # the cursor's line, and the check above
