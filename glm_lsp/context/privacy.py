@@ -89,6 +89,7 @@ class Privacy:
         self._memo_min_chars = _MEMO_MIN_CHARS
         self._line_memo: dict[tuple[str, bool], str] = {}  # lines around the cursor (_redact_lines)
         self._whole_runs = 0  # calls of _redact_whole(): how tests see the memo at work
+        self._whole_chars = 0  # and the characters they were given
 
     # ---------------------------------------------------------------- excluded()
 
@@ -233,44 +234,61 @@ class Privacy:
         return redacted
 
     def _redact_lines(self, paragraph: str, once: str) -> str:
-        """The paragraph holding the cursor marker, one line at a time.
+        """The paragraph holding the cursor marker, its lines through a line memo.
 
         It changes with every keystroke, so it misses the paragraph memo; its other lines
-        come again, and are remembered one by one. Within a paragraph (no key block, no
-        secret of the user's with a line break: those texts are redacted whole) every rule
-        reads one line, but for the look back over whitespace for "(" before
-        ('NAME', 'value'): a line after one ending with "(" is redacted after "(\\n" too.
-        Lines are cut at "\\n" only, where _redact_assignments ends a line.
+        come again. Within a paragraph (no key block, no secret of the user's with a line
+        break: those texts are redacted whole) every rule reads one line, but for the look
+        back over whitespace for "(" before ('NAME', 'value'): a line is remembered with
+        whether the text before it ends with "(". Lines the memo lacks are redacted
+        together, one call per run of them (a run after "(" behind "(\\n"); passes keep every
+        line break, so the result splits back into lines. Lines are cut at "\\n" only, where
+        _redact_assignments ends a line. The marker's line is never remembered.
         """
         memo = self._line_memo
         out: list[str] = []
+        run: list[tuple[str, bool]] = []  # lines the memo lacks, in a row: (line, after "(")
+
+        def redact_run() -> None:
+            text = "".join(line for line, _ in run)
+            redacted = self._redact_whole("(\n" + text)[2:] if run[0][1] else self._redact_whole(text)
+            parts = redacted.split("\n")
+            parts = [part + "\n" for part in parts[:-1]] + ([] if text.endswith("\n") else [parts[-1]])
+            if len(parts) != len(run):  # (cannot happen: passes keep every line break)
+                raise AssertionError("redaction changed the number of lines")
+            if len(memo) + len(run) > _LINE_MEMO_SIZE:
+                memo.clear()
+            for key, part in zip(run, parts):
+                if once not in key[0]:
+                    memo[key] = part
+            out.extend(parts)
+            run.clear()
+
         after_paren = False
         lines = paragraph.split("\n")
         for i, line in enumerate(lines):
             if i < len(lines) - 1:
                 line += "\n"
+            elif not line:
+                break  # (the text ended with a line break)
             key = (line, after_paren)
-            if once in line:
-                redacted = self._redact_in_context(line, after_paren)
-            elif key in memo:
-                redacted = memo[key]
+            if once not in line and key in memo:
+                if run:
+                    redact_run()
+                out.append(memo[key])
             else:
-                redacted = self._redact_in_context(line, after_paren)
-                if len(memo) >= _LINE_MEMO_SIZE:
-                    memo.clear()
-                memo[key] = redacted
-            out.append(redacted)
+                run.append(key)
             stripped = line.rstrip()
             if stripped:
                 after_paren = stripped.endswith("(")
+        if run:
+            redact_run()
         return "".join(out)
-
-    def _redact_in_context(self, line: str, after_paren: bool) -> str:
-        return self._redact_whole("(\n" + line)[2:] if after_paren else self._redact_whole(line)
 
     def _redact_whole(self, text: str) -> str:
         """redact() on the text in one piece: the rules, repeated until nothing changes."""
         self._whole_runs += 1
+        self._whole_chars += len(text)
         # Every pass only replaces text with REDACTED, but one pass can expose a match
         # to an earlier one; repeating until nothing changes makes redact() idempotent.
         # Text without secrets takes one pass, text with secrets usually two.

@@ -345,9 +345,23 @@ def test_typing_in_generated_code_with_secrets_redacts_only_the_cursor_line_anew
         for keystroke in "abc":  # three keystrokes at the end of the line, the cursor after them
             typed[line] += keystroke
             marked = "\n".join(typed[:line] + [typed[line] + HOLE] + typed[line + 1:])
-            runs = privacy._whole_runs
+            chars = privacy._whole_chars
             out = privacy.redact(marked, once=HOLE)
+            redacted_anew = privacy._whole_chars - chars
             assert out == privacy._redact_whole(marked)
             assert all(secret not in out for _, _, secret in chosen) and MY_KEY not in out
             if keystroke != "a":  # the paragraph's other lines come from the line memo
-                assert privacy._whole_runs - runs == 2  # the cursor's line, and the check above
+                assert redacted_anew <= len(typed[line] + HOLE) + 3  # the cursor's line (after "(\n")
+
+
+@pytest.mark.parametrize("opener", ["define(", "os.environ.setdefault(  ", "config.set(\t"])
+def test_a_line_after_an_opening_bracket_remembered_keeps_its_context(opener: str):
+    """The line before the cursor's comes from the line memo; the cursor's line is redacted
+    alone, and still after "(" (('NAME', 'value') counts only there)."""
+    privacy = memo_privacy()
+    head = "\n".join(f"value_{i} = compute({i})" for i in range(30)) + "\n\n"
+    for typed in ("'DB_PASSWORD', 'hunter2-x9Qz7'", "'DB_PASSWORD', 'hunter2-x9Qz7' ", "'DB_PASSWORD', 'hunter2-x9Qz7' #"):
+        marked = f"{head}x = 1\n{opener}\n    {typed}{HOLE}\n)\n"
+        out = privacy.redact(marked, once=HOLE)
+        assert out == privacy._redact_whole(marked)
+        assert "hunter2" not in out
