@@ -32,7 +32,10 @@ pytest-lsp's client with VS Code capabilities, utf-16) and the fake provider
    does a moment after an editor opens files) and "after a keystroke" (a ``didChange``
    typing one character at the spot, then the request for the spot after it: every
    request meets a new version of the 10,000-line document, as when completing while
-   typing; the time starts before the didChange is sent). For reference, two floors measured in the same
+   typing; the time starts before the didChange is sent). A fourth series, "typing a word",
+   does the same five keystrokes in a row at each spot, as a user typing a word does: what
+   the server remembers from one keystroke to the next (the ranking, the lines around the
+   cursor) shows there. For reference, two floors measured in the same
    run: the round trip of a request that does no work (``workspace/executeCommand
    glm.usage``) on the same connection, and one streamed httpx POST of the last prompt
    to the fake from this process (its added time, computed the same way).
@@ -119,6 +122,7 @@ KEY = "bench-key-0123456789abcdef"
 TIMEOUT = 20.0
 P50_GOAL_MS, P99_GOAL_MS = 2.0, 10.0
 ANSWER = "value_from_model"  # what both fakes suggest
+WORD_KEYSTROKES = 5  # per spot in the "typing a word" series
 BURST_TEXT = "total = compute(orders, items)"  # 30 characters, typed one at a time after an Enter and a pause
 BURST_INTERVAL = 0.060
 TABBY_DIR = ROOT / "bench" / "tabby"
@@ -579,8 +583,10 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
 
     main_uri, _, main_text = corpus[0]
     rng = random.Random(args.seed + 3)
-    spots = positions(main_text, args.warmup + 3 * args.requests, rng)
+    word_spots = max(1, args.requests // WORD_KEYSTROKES)
+    spots = positions(main_text, args.warmup + 3 * args.requests + word_spots, rng)
     fresh, settled, typing = Series("right after opening"), Series("settled"), Series("after a keystroke")
+    word = Series("typing a word")
     fake = FakeGLM().start()
     fake.default = reply_text(ANSWER, chunk_size=len(ANSWER), usage=None)  # one content chunk, finish, [DONE]
     client = None
@@ -607,13 +613,19 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
         first = args.warmup
         for series, todo in ((fresh, spots[first : first + args.requests]),
                              (settled, spots[first + args.requests : first + 2 * args.requests]),
-                             (typing, spots[first + 2 * args.requests :])):
+                             (typing, spots[first + 2 * args.requests : first + 3 * args.requests])):
             if series is settled:
                 waited = await until_idle(pid)
             before = cpu_seconds(pid)
             for n, spot in enumerate(todo):
                 await lean_inline(client, fake, main_uri, spot, series, keystroke=n + 2 if series is typing else None)
             cpu[series.name] = (cpu_seconds(pid) - before) * 1000 / len(todo)
+        before, version = cpu_seconds(pid), args.requests + 2  # (the document's next version)
+        for line, column in spots[first + 3 * args.requests :]:
+            for k in range(WORD_KEYSTROKES):  # "xxxxx" typed at the spot, a request after each key
+                await lean_inline(client, fake, main_uri, (line, column + k), word, keystroke=version)
+                version += 1
+        cpu[word.name] = (cpu_seconds(pid) - before) * 1000 / (word_spots * WORD_KEYSTROKES)
         floor = []
         for _ in range(50):
             t0 = time.monotonic()
@@ -633,23 +645,25 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
     print(row("round trip at the client", settled.rtt))
     print(row("right after opening: server-added", fresh.added))
     print(row("after a keystroke: server-added", typing.added))
+    print(row("typing a word: server-added", word.added))
     print(f"  (the settled series ran after the server's CPU went quiet, {waited:.1f} s after the other series: "
           "the redacted copies of the open buffers were made; right after opening they wait for a pause, which "
           "back-to-back requests never leave, and snippets are redacted as they are chosen)")
     print(f"  server CPU time per request (user + system, /proc; steadier than wall clock on a shared machine): "
           f"settled {cpu['settled']:.2f} ms, right after opening {cpu['right after opening']:.2f} ms, after a keystroke {cpu['after a keystroke']:.2f} "
-          "ms (the didChange included)")
+          f"ms, typing a word {cpu['typing a word']:.2f} ms (the didChange included)")
+    print(f"  (typing a word: {word_spots} spots, {WORD_KEYSTROKES} keystrokes at each, a request after every one)")
     print(row("for reference: glm.usage round trip", floor))
     print(row("for reference: httpx POST to the fake, added", http_floor))
     print("  (the two references are floors no server in this stack goes under: a request that does no work, "
           "and one streamed HTTP exchange with the fake from Python)")
-    for series in (settled, fresh, typing):
+    for series in (settled, fresh, typing, word):
         if series.added:
             p50, p99 = statistics.median(series.added), percentile(series.added, 0.99)
             print(f"  {series.name}: goal p50 <= {P50_GOAL_MS:g} ms: {'met' if p50 <= P50_GOAL_MS else 'MISSED'} "
                   f"({p50:.2f});  goal p99 <= {P99_GOAL_MS:g} ms: {'met' if p99 <= P99_GOAL_MS else 'MISSED'} "
                   f"({p99:.2f})")
-    every = (settled, fresh, typing)
+    every = (settled, fresh, typing, word)
     print(f"  answers with a suggestion: {sum(s.with_items for s in every)}/{sum(len(s.rtt) for s in every)};"
           f" requests that did not reach the fake: {sum(s.no_upstream for s in every)}; last prompt "
           f"~{sum(len(m['content']) for m in last_body['messages']) // 4} tokens (chars/4)")
