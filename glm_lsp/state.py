@@ -84,6 +84,7 @@ class ServerState:
     explanations: dict[str, list[Any]] = field(default_factory=dict)  # uri → Explanation (hover)
     completion: Any = None  # the CompletionEngine, made by features/completion.register
     limit_notified: bool = False
+    warm_up: Any = None  # the task loading what the first completion needs (features/completion.warm_up)
     failures_shown: set[str] = field(default_factory=set)  # kinds of completion failure already shown
     _usage: Any = None
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from glm_lsp.features.completion import warm_up_soon
+
 
 def register(server) -> None:
     state = server.state
@@ -13,6 +15,7 @@ def register(server) -> None:
         doc = params.text_document
         state.documents.open(doc.uri, doc.text, doc.version, doc.language_id)
         state.context.views.changed(doc.uri, lambda uri: _redaction_source(state, uri))
+        warm_up_soon(state)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(params: types.DidChangeTextDocumentParams) -> None:

@@ -47,13 +47,14 @@ def lsp(fake, workspace):
         env: dict | None = None,
         key: str | None = TEST_KEY,
         tweak=None,  # a function that edits the preset's ClientCapabilities
+        args: tuple[str, ...] = (),  # more arguments for `glm-lsp serve`
     ):
         server_env = dict(os.environ)
         if key:
             server_env["ZAI_API_KEY"] = key
         server_env.update(env or {})
         config = ClientServerConfig(
-            server_command=[sys.executable, "-m", "glm_lsp", "serve"], server_env=server_env
+            server_command=[sys.executable, "-m", "glm_lsp", "serve", *args], server_env=server_env
         )
         client: LanguageClient = await config.start()
         client.recorder = Recorder()

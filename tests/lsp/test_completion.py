@@ -298,3 +298,20 @@ async def test_the_redacted_copy_never_lets_a_secret_near_the_cursor_out(lsp, fa
     prompt = request.body["messages"][-1]["content"]
     assert gone not in prompt and "def checkout(cart):" in prompt
     assert "password = os.environ['DB_PASSWORD']" in prompt or "Tr0ub4dor" in code  # (sent as it is)
+
+
+async def test_the_first_document_opened_loads_what_the_first_completion_needs(lsp, fake, workspace, tmp_path):
+    """Once the first file is open and the editor idle, the HTTP client and post-processing are
+    loaded in the background (once per session), and the first completion uses them."""
+    log = tmp_path / "server.log"
+    fake.push(reply_text("return sum(items)"))
+    async with lsp("vscode", init_options={"completion": {"debounceMs": 0}}, args=("--log-file", str(log), "-v")) as client:
+        editor = editor_for(client, "vscode")
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, BODY)
+        editor.open((workspace / "d.py").as_uri(), BODY)
+        await until(lambda: "ready for the first completion" in log.read_text(), timeout=20)
+        (item,) = (await inline(client, uri, 1, 4)).items
+        assert item.insert_text == "return sum(items)"
+    assert log.read_text().count("ready for the first completion") == 1
+    assert len(fake.requests) == 1
