@@ -324,25 +324,11 @@ def _windows_for(budget: int) -> int:
     return min(30, max(8, 2 * budget // WINDOW_TOKENS))
 
 
-_CLOSERS = (")", "]", "}")
-
-
 def _definition(doc: Document, line: int) -> str:
-    """The definition on ``line`` and its body: the lines after it that are blank or indented
-    deeper, and a closing line at its own indentation (``}``, ``) -> int:``); trailing blank
-    lines left out, at most MAX_DEFINITION_LINES. A method stops where the next one starts."""
-    head = doc.line(line)
-    opener = len(head) - len(head.lstrip(" \t"))
-    last = line
-    for n in range(line + 1, min(doc.line_count, line + MAX_DEFINITION_LINES)):
-        text = doc.line(n)
-        stripped = text.lstrip(" \t")
-        if not stripped:
-            continue
-        indent = len(text) - len(stripped)
-        if indent < opener or (indent == opener and not stripped.startswith(_CLOSERS)):
-            break
-        last = n
+    """The definition on ``line`` and its body; a method stops where the next one starts."""
+    from glm_lsp.context.scope import block_opened_by
+
+    last = block_opened_by(doc, line, MAX_DEFINITION_LINES)
     return "".join(doc.line_with_ending(n) for n in range(line, last + 1))
 
 

@@ -45,6 +45,26 @@ def enclosing_block(doc: Document, line: int) -> tuple[int, int]:
     return start, end
 
 
+_CLOSERS = (")", "]", "}")
+
+
+def block_opened_by(doc: Document, line: int, max_lines: int) -> int:
+    """The last line of the block ``line`` opens (a definition and its body): the lines after
+    it that are blank or indented deeper, and a closing line at its own indentation (``}``,
+    ``) -> int:``); trailing blank lines left out, at most ``max_lines`` lines in all."""
+    opener = _indent(doc.line(line)) or 0
+    last = line
+    for n in range(line + 1, min(doc.line_count, line + max_lines)):
+        text = doc.line(n)
+        indent = _indent(text)
+        if indent is None:
+            continue
+        if indent < opener or (indent == opener and not text.lstrip(" \t").startswith(_CLOSERS)):
+            break
+        last = n
+    return last
+
+
 def selected_code(doc: Document, rng, encoding: str) -> tuple[str, int, int]:
     """The text to act on and its first/last line: the range, or the enclosing block if empty."""
     if rng is not None:

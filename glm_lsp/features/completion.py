@@ -107,9 +107,8 @@ def _documentation(server, language: str, text: str) -> types.MarkupContent | st
 # After the first document opens the user reads before typing: time to load what the first
 # completion would otherwise wait for (~150 ms of imports: httpx, TLS, post-processing).
 WARM_UP_DELAY = 0.5
-_FIRST_COMPLETION_MODULES = ("glm_lsp.providers.client", "glm_lsp.completion.engine",
-                             "glm_lsp.completion.postprocess", "glm_lsp.prompts.completion",
-                             "glm_lsp.context.scope")
+_FIRST_COMPLETION_MODULES = ("glm_lsp.providers.client", "glm_lsp.completion.postprocess",
+                             "glm_lsp.prompts.completion", "glm_lsp.context.scope")  # (the engine loads at start)
 
 
 def warm_up_soon(state) -> None:

@@ -29,6 +29,18 @@ async def inline(client, uri: str, line: int, character: int, automatic: bool = 
     return await asyncio.wait_for(client.text_document_inline_completion_async(params), timeout)
 
 
+async def prompt_sent(lsp, fake, workspace, code: str, at: tuple[int, int], idle: float = 0.0) -> str:
+    """Open ``code`` as shop.py, wait ``idle`` seconds, ask for one completion at ``at``: the
+    prompt the fake provider received."""
+    async with lsp("vscode", init_options={"completion": {"debounceMs": 0}}) as client:
+        uri = (workspace / "shop.py").as_uri()
+        Editor(client).open(uri, code)
+        await asyncio.sleep(idle)
+        await inline(client, uri, *at)
+    [request] = fake.requests
+    return request.body["messages"][-1]["content"]
+
+
 def accept(editor: Editor, uri: str, item: types.InlineCompletionItem) -> None:
     editor.type(uri, (item.range.start.line, item.range.start.character), item.insert_text,
                 (item.range.end.line, item.range.end.character))
@@ -288,14 +300,8 @@ async def test_the_redacted_copy_never_lets_a_secret_near_the_cursor_out(lsp, fa
     code = (f"import os\n\n\ndef connect(url):\n    password = {password}\n"
             "    return open_db(url, password)\n\n\ndef checkout(cart):\n    total = connect(cart.url)\n"
             "    db_password = Zx81QpLm77Rt.upper()\n    return total\n")
-    async with lsp("vscode", init_options={"completion": {"debounceMs": 0}}) as client:
-        editor = Editor(client)
-        uri = (workspace / "shop.py").as_uri()
-        editor.open(uri, code)
-        await asyncio.sleep(1.5)  # idle: the copy is made 0.5 s after the last change
-        await inline(client, uri, line, character)
-    [request] = fake.requests
-    prompt = request.body["messages"][-1]["content"]
+    # (idle first: the copy is made 0.5 s after the last change)
+    prompt = await prompt_sent(lsp, fake, workspace, code, (line, character), idle=1.5)
     assert gone not in prompt and "def checkout(cart):" in prompt
     assert "password = os.environ['DB_PASSWORD']" in prompt or "Tr0ub4dor" in code  # (sent as it is)
 
@@ -315,3 +321,39 @@ async def test_the_first_document_opened_loads_what_the_first_completion_needs(l
         assert item.insert_text == "return sum(items)"
     assert log.read_text().count("ready for the first completion") == 1
     assert len(fake.requests) == 1
+
+
+async def test_a_method_definition_snippet_stops_where_the_next_method_starts(lsp, fake, workspace):
+    filler = "".join(f"\n\ndef helper_{i}(x):\n    return x + {i}\n" for i in range(30))
+    code = ("def checkout(cart):\n    return cart.subtotal()\n" + filler +
+            "\n\nclass Cart:\n    def subtotal(self):\n        return sum(self.lines)\n\n"
+            "    def shipping_rate(self):\n        return 4.5\n")
+    prompt = await prompt_sent(lsp, fake, workspace, code, (1, len("    return cart.subtotal()")))
+    snippet = prompt.split("(definition)\n", 1)[1].split("\n---", 1)[0]
+    assert snippet.startswith("    def subtotal(self):\n        return sum(self.lines)")
+    assert "shipping_rate" not in prompt  # neither in the snippet nor anywhere else
+
+
+@pytest.mark.parametrize("code,line", [
+    ("import os\n\n\ndef connect(url):\n    password = 'Tr0ub4dor-and-3-horses'\n    return open_db(url, \n", 5),
+    ("import os\n\n\ndefine(\n    'DB_PASSWORD', 'Tr0ub4dor-and-3-horses'\n);\nx = compute(\n", 6),
+    # typing on the line after "(": from the second keystroke the "(" line comes from the memo
+    ("import os\n\n\ndefine(\n    'DB_PASSWORD', 'Tr0ub4dor-and-3-horses'\n", 4),
+])
+async def test_keystroke_after_keystroke_beside_a_secret_it_never_leaves(lsp, fake, workspace, code, line):
+    """While typing, the cursor's paragraph is redacted line by line from a memo: the secret's
+    line comes from the memo from the second keystroke on, and is still redacted."""
+    fake.default = reply_text("url")
+    head = "".join(f"value_{i} = compute({i})\n" for i in range(30)) + "\n\n"  # long enough for the memo
+    code, line = head + code, line + 32
+    async with lsp("vscode", init_options={"completion": {"debounceMs": 0}}) as client:
+        editor = Editor(client)
+        uri = (workspace / "db.py").as_uri()
+        editor.open(uri, code)
+        column = len(code.split("\n")[line])
+        for n, key in enumerate(", )" if line == 4 else "pas"):
+            editor.type(uri, (line, column + n), key)
+            await inline(client, uri, line, column + n + 1)
+    prompts = [r.body["messages"][-1]["content"] for r in fake.requests]
+    assert len(prompts) == 3 and all("Tr0ub4dor" not in p for p in prompts)
+    assert all("[REDACTED]" in p for p in prompts)
