@@ -104,6 +104,11 @@ _ECHO_CHARS = 200  # how much of the cursor's line an echo tail may repeat
 _WINDOW = 16_384  # characters of prefix/suffix read for lines; only the ends near the cursor matter
 
 _BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _split_lines(text: str) -> list[str]:
+    """``_BREAK.split``, by str.split when there is no "\\r" (several times faster)."""
+    return text.split("\n") if "\r" not in text else _BREAK.split(text)
 _TAG = re.compile(r"<(/?)think(?:ing)?>", re.IGNORECASE)
 _CLOSE_TAG = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
 _TAGS = ("<think>", "<thinking>", "</think>", "</thinking>")
@@ -212,7 +217,7 @@ class _View:
         self.tabs = "\t" in unit
         self.tab = 4 if self.tabs else len(unit)  # columns per tab
 
-        before = _BREAK.split(ctx.prefix[-_WINDOW:])
+        before = _split_lines(ctx.prefix[-_WINDOW:])
         if len(ctx.prefix) > _WINDOW and len(before) > 1:
             before = before[1:]  # the first line was cut by the window
         self.line = before[-1]  # the cursor's line, up to the cursor
@@ -223,7 +228,7 @@ class _View:
         self.prev_stripped = [p.strip() for p in prev]
         self.above = [p.rstrip() for p in prev if p.strip()]
 
-        after = _BREAK.split(ctx.suffix[:_WINDOW])
+        after = _split_lines(ctx.suffix[:_WINDOW])
         if len(ctx.suffix) > _WINDOW and len(after) > 1:
             after = after[:-1]
         self.rest = after[0].rstrip()  # the rest of the cursor's line
@@ -253,6 +258,7 @@ class _View:
             if prev[-k].strip() and chars >= 3:
                 self.spans.append(k)
         self.spans.reverse()
+        self.span_firsts = [(k, self.prev_stripped[-k]) for k in self.spans]  # (span, the line it starts with)
         # ... tails of the cursor's line that are more than a word ...
         self.tails: list[str] = []
         text = self.text[-_ECHO_CHARS:]
@@ -553,7 +559,11 @@ def _echo(view: _View, rows: list[Row], final: bool) -> tuple[int, int, int | No
 
     None while a longer echo could still turn out to hold.
     """
-    for k in view.spans:
+    spans = view.spans
+    if rows:  # (only spans whose first line the answer's first row matches can hold or be pending)
+        first, done = rows[0][0].strip(), rows[0][1]
+        spans = [k for k, line in view.span_firsts if (line == first if done else line.startswith(first))]
+    for k in spans:
         status = _span_status(view, k, rows, final)
         if status == _PENDING:
             return None
