@@ -38,19 +38,28 @@ RHYTHM_KEYSTROKES = 20  # keystroke times kept per document to know the user's p
 @dataclass
 class Query:
     uri: str
-    prefix: str  # all text before the cursor (after the selected completion item, if any)
-    suffix: str  # all text after the cursor
+    text: str  # the document's text (with the selected completion item's text in place, if any)
+    offset: int  # the cursor's index in `text` (the text is not cut in two: a big file's copies cost)
     automatic: bool
     version: int | None
     prepare: object  # () -> (messages, stop sequences); called only when a stream really starts
     context: object  # postprocess.CompletionContext
+
+    def tail(self, end: int | None = None) -> str:
+        """The TAIL characters before ``end`` (default: the cursor), which recognise a spot."""
+        end = self.offset if end is None else end
+        return self.text[max(0, end - TAIL) : end]
+
+    def suffix_head(self) -> str:
+        return self.text[self.offset : self.offset + SUFFIX_HEAD]
 
 
 @dataclass
 class _Stream:
     """One upstream request and the suggestion it is producing."""
 
-    prefix: str
+    offset: int  # the cursor's index in its query's text
+    tail: str  # the TAIL characters before it
     suffix_head: str
     task: asyncio.Task | None = None
     text: str = ""  # the suggestion so far
@@ -103,7 +112,7 @@ class CompletionEngine:
         """The suggestion for this spot, or None (nothing, or superseded by a newer request)."""
         cached = self._from_cache(query)
         if cached is not None:
-            log.debug("completion at %d: from the cache", len(query.prefix))
+            log.debug("completion at %d: from the cache", query.offset)
             self._supersede(query.uri, keep=None)
             return cached or None
         ticket = _Ticket(asyncio.get_running_loop().create_future())
@@ -114,14 +123,14 @@ class CompletionEngine:
             if stream is None:
                 if query.automatic and debounce > 0:
                     if await _first(ticket.superseded, asyncio.sleep(debounce)) is ticket.superseded:
-                        log.debug("completion at %d: superseded during its debounce", len(query.prefix))
+                        log.debug("completion at %d: superseded during its debounce", query.offset)
                         return None
                     if self._version_of is not None and self._version_of(query.uri) != query.version:
-                        log.debug("completion at %d: the document moved on during its debounce", len(query.prefix))
+                        log.debug("completion at %d: the document moved on during its debounce", query.offset)
                         return None
                 stream = self._start(query)
             else:
-                log.debug("completion at %d: reusing the running stream", len(query.prefix))
+                log.debug("completion at %d: reusing the running stream", query.offset)
             return await self._await(stream, query, ticket)
         finally:
             if self._tickets.get(query.uri) is ticket:
@@ -138,10 +147,10 @@ class CompletionEngine:
 
     def _start(self, query: Query) -> _Stream:
         loop = asyncio.get_running_loop()
-        stream = _Stream(query.prefix, query.suffix[:SUFFIX_HEAD], done=loop.create_future())
+        stream = _Stream(query.offset, query.tail(), query.suffix_head(), done=loop.create_future())
         self._streams[query.uri] = stream
         self.upstream_requests += 1
-        log.debug("completion at %d: upstream request %d", len(query.prefix), self.upstream_requests)
+        log.debug("completion at %d: upstream request %d", query.offset, self.upstream_requests)
 
         def on_text(text: str) -> None:
             stream.text = text
@@ -159,7 +168,7 @@ class CompletionEngine:
             if not stream.done.done():
                 stream.done.set_result(final)
             if final:
-                self._remember(query.uri, stream.prefix, stream.suffix_head, final)
+                self._remember(query.uri, stream.offset, stream.tail, stream.suffix_head, final)
 
         stream.task = asyncio.create_task(run())
         return stream
@@ -174,10 +183,10 @@ class CompletionEngine:
         finally:
             stream.waiters -= 1
         if winner is ticket.superseded:
-            log.debug("completion at %d: superseded while streaming", len(query.prefix))
+            log.debug("completion at %d: superseded while streaming", query.offset)
             return None
         final = stream.done.result()
-        typed = query.prefix[len(stream.prefix):]
+        typed = query.text[stream.offset : query.offset]
         if not final or not final.startswith(typed):
             return None
         return final[len(typed):] or None
@@ -189,9 +198,9 @@ class CompletionEngine:
             return None  # a finished stream's answer is in the cache (or was nothing)
         if stream.task is None or (stream.task.done() and stream.task.cancelled()):
             return None
-        if not _extends(query.prefix, stream.prefix) or query.suffix[:SUFFIX_HEAD] != stream.suffix_head:
+        if not _extends(query, stream.offset, stream.tail) or query.suffix_head() != stream.suffix_head:
             return None
-        typed = query.prefix[len(stream.prefix):]
+        typed = query.text[stream.offset : query.offset]
         if stream.text.startswith(typed):
             return stream  # the user typed what the stream is suggesting (or nothing)
         if stream.text and not stream.done.done() and typed.startswith(stream.text):
@@ -200,22 +209,22 @@ class CompletionEngine:
 
     # -- cache ------------------------------------------------------------------------------
 
-    def _remember(self, uri: str, prefix: str, suffix_head: str, suggestion: str) -> None:
-        key = (uri, len(prefix))
-        self._cache[key] = (prefix[-TAIL:], suffix_head, suggestion)
+    def _remember(self, uri: str, offset: int, tail: str, suffix_head: str, suggestion: str) -> None:
+        key = (uri, offset)
+        self._cache[key] = (tail, suffix_head, suggestion)
         self._cache.move_to_end(key)
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
 
     def _from_cache(self, query: Query) -> str | None:
         """A remembered suggestion for this spot or one typed forward into; "" if it is used up."""
-        suffix_head = query.suffix[:SUFFIX_HEAD]
+        suffix_head = query.suffix_head()
         for (uri, length), (tail, head, suggestion) in reversed(self._cache.items()):
-            if uri != query.uri or length > len(query.prefix) or head != suffix_head:
+            if uri != query.uri or length > query.offset or head != suffix_head:
                 continue
-            if query.prefix[max(0, length - len(tail)):length] != tail:
+            if query.tail(length) != tail:
                 continue
-            typed = query.prefix[length:]
+            typed = query.text[length : query.offset]
             if suggestion.startswith(typed):
                 return suggestion[len(typed):]
         return None
@@ -228,12 +237,10 @@ class CompletionEngine:
             del self._cache[key]
 
 
-def _extends(prefix: str, base: str) -> bool:
-    """``prefix`` is ``base`` plus typed text (compared on the tails, cheaply)."""
-    if len(prefix) < len(base):
-        return False
-    start = max(0, len(base) - TAIL)
-    return prefix[start:len(base)] == base[start:]
+def _extends(query: Query, offset: int, tail: str) -> bool:
+    """The text before the query's cursor is the text before ``offset`` (ending in ``tail``)
+    plus typed text (compared on the tails, cheaply)."""
+    return offset <= query.offset and query.tail(offset) == tail
 
 
 async def _first(*aws):

@@ -161,18 +161,18 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
     doc = state.documents.get(uri)
     line_no = min(position.line, doc.line_count - 1)
     offset = doc.offset_at(line_no, position.character, state.encoding)
-    text = doc.text
-    if selected is not None:
+    text = doc.text  # (cut by index below, never in two: a big file's copies cost per request)
+    if selected is not None:  # the text as it would be with the suggest widget's item accepted
         start = doc.offset_at(selected.range.start.line, selected.range.start.character, state.encoding)
-        prefix = text[:start] + selected.text
-    else:
-        prefix = text[:offset]
-    suffix = text[offset:]
+        text = text[:start] + selected.text + text[offset:]
+        offset = start + len(selected.text)
     line_text = doc.line(line_no)
     word_match = _WORD.search(line_text[: units_to_index(line_text, position.character, state.encoding)])
     word = word_match.group(0) if word_match else ""
-    window_prefix = _at_paragraph_start(_last_lines(prefix, PREFIX_LINES), whole=len(prefix))
-    window_suffix = _at_paragraph_end(_first_lines(suffix, SUFFIX_LINES), whole=len(suffix))
+    window_prefix = _at_paragraph_start(text[_start_of_last_lines(text, offset, PREFIX_LINES):offset],
+                                        whole=offset)
+    window_suffix = _at_paragraph_end(text[offset:_end_of_first_lines(text, offset, SUFFIX_LINES)],
+                                      whole=len(text) - offset)
     context = CompletionContext(
         prefix=window_prefix, suffix=window_suffix, language=doc.language_id,
         newline=scope.newline_of(doc, line_no), indent_unit=state.context.indent_unit(doc),
@@ -202,7 +202,7 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
         next_line = next((line.strip() for line in safe_suffix.splitlines()[1:] if line.strip()), "")
         return messages, ["\n\n", next_line] if next_line else ["\n\n"]
 
-    query = Query(uri, prefix, suffix, automatic, doc.version, prepare, context)
+    query = Query(uri, text, offset, automatic, doc.version, prepare, context)
     debounce = state.completion.debounce_for(uri, settings.completion.debounce_ms) if automatic else 0.0
     with state.context.views.paused():
         suggestion = await state.completion.suggest(query, debounce)
@@ -286,21 +286,31 @@ def _at_paragraph_end(window: str, whole: int) -> str:
 
 
 def _last_lines(text: str, count: int) -> str:
-    cut = len(text)
-    for _ in range(count):
-        cut = text.rfind("\n", 0, cut)
-        if cut < 0:
-            return text
-    return text[cut + 1:]
+    return text[_start_of_last_lines(text, len(text), count):]
 
 
 def _first_lines(text: str, count: int) -> str:
-    cut = -1
+    return text[:_end_of_first_lines(text, 0, count)]
+
+
+def _start_of_last_lines(text: str, end: int, count: int) -> int:
+    """Where the last ``count`` lines of ``text[:end]`` start."""
+    cut = end
+    for _ in range(count):
+        cut = text.rfind("\n", 0, cut)
+        if cut < 0:
+            return 0
+    return cut + 1
+
+
+def _end_of_first_lines(text: str, start: int, count: int) -> int:
+    """Where the first ``count`` lines of ``text[start:]`` end (their last line break included)."""
+    cut = start - 1
     for _ in range(count):
         cut = text.find("\n", cut + 1)
         if cut < 0:
-            return text
-    return text[: cut + 1]
+            return len(text)
+    return cut + 1
 
 
 async def run_upstream(server, query, on_text) -> str | None:
