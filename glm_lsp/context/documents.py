@@ -17,8 +17,10 @@ and a running character length. :meth:`Document.apply_change` re-splits only
 the lines the edit touches and splices them into the list (a C ``memmove``
 of pointers), so a keystroke costs O(edit + lines touched), not O(file).
 The full text is joined lazily, only when ``.text`` is read after a change.
-:meth:`Document.offset_at` and :meth:`Document.position_at` sum line lengths
-up to the position at C speed (``sum(map(len, ...))``): O(lines) but cheap
+:meth:`Document.offset_at` (on every completion request) adds up the lengths of
+blocks of :data:`_SUM_BLOCK` lines, kept per block and updated by an edit that
+leaves the line count alone (a keystroke): O(blocks + one block's lines).
+:meth:`Document.position_at` sums line lengths at C speed: O(lines), but cheap
 (a few milliseconds on a 300k-line file), and not on the per-keystroke path.
 
 This module imports only the standard library, so it stays cheap to import
@@ -48,6 +50,7 @@ _BREAK = re.compile(r"(\r\n|\r|\n)")
 Position = Sequence[int]  # (line, character)
 
 _BLOCK = 1024  # lines summed at once when looking for the line holding an offset
+_SUM_BLOCK = 256  # lines per kept length sum (offset_at)
 
 
 def split_lines(text: str) -> list[str]:
@@ -163,6 +166,7 @@ class Document:
         self._lines: list[str] = split_lines(text)
         self._length = len(text)
         self._text: str | None = text  # cache; None after a change until asked for
+        self._sums: list[int] | None = None  # length of each _SUM_BLOCK lines; None until asked for
 
     def __repr__(self) -> str:
         return f"Document({self.uri!r}, version={self.version!r}, lines={len(self._lines)}, length={self._length})"
@@ -205,10 +209,11 @@ class Document:
         return line, units_to_index(content, character, encoding)
 
     def _line_start(self, n: int) -> int:
-        # Summing lengths at C speed; fine for the occasional absolute offset.
-        if n > len(self._lines) // 2:  # nearer the end: subtract the tail instead
-            return self._length - sum(map(len, self._lines[n:]))
-        return sum(map(len, self._lines[:n]))
+        lines = self._lines
+        if self._sums is None:
+            self._sums = [sum(map(len, lines[i : i + _SUM_BLOCK])) for i in range(0, len(lines), _SUM_BLOCK)]
+        block = n // _SUM_BLOCK
+        return sum(self._sums[:block]) + sum(map(len, lines[block * _SUM_BLOCK : n]))
 
     def offset_at(self, line: int, character: int, encoding: str = "utf-16") -> int:
         """Absolute ``str`` index in :attr:`text` of a (clamped) client position."""
@@ -254,6 +259,7 @@ class Document:
             self._lines = split_lines(text)
             self._length = len(text)
             self._text = text
+            self._sums = None
             return
 
         lines = self._lines
@@ -275,6 +281,11 @@ class Document:
             # line; the real line after it is lines[l2 + 1], which we keep.
             new_lines.pop()
         old_length = sum(map(len, lines[l1 : l2 + 1]))
+        if self._sums is not None:
+            if len(new_lines) == l2 - l1 + 1 and l1 // _SUM_BLOCK == l2 // _SUM_BLOCK:
+                self._sums[l1 // _SUM_BLOCK] += len(piece) - old_length  # (lines stay in their blocks)
+            else:
+                self._sums = None
         lines[l1 : l2 + 1] = new_lines
         self._length += len(piece) - old_length
         self._text = None

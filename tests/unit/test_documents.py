@@ -385,8 +385,14 @@ texts = st.lists(st.sampled_from(ALPHABET), max_size=40).map("".join)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(start=texts, data=st.data())
-def test_random_edits_match_reference(start, data):
+@given(start=texts, data=st.data(), sum_block=st.sampled_from([1, 2, 3, 256]))
+def test_random_edits_match_reference(start, data, sum_block):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(documents, "_SUM_BLOCK", sum_block)  # small blocks: edits cross their edges
+        _random_edits_match_reference(start, data)
+
+
+def _random_edits_match_reference(start, data):
     doc = Document("file:///t", start)
     reference = start
     assert_matches(doc, reference)
@@ -407,8 +413,10 @@ def test_random_edits_match_reference(start, data):
         doc.apply_change(new, rng, encoding)
         reference = expected
         assert_matches(doc, reference)
-        # Absolute offsets agree with the reference too.
+        # Absolute offsets agree with the reference too (the kept block sums follow the edits).
         assert doc.offset_at(*rng[0], encoding) == ref_offset(reference, *rng[0], encoding)
+        for line in range(doc.line_count):
+            assert doc.offset_at(line, 0, encoding) == ref_offset(reference, line, 0, encoding)
 
 
 # --------------------------------------------------------------------------- store
