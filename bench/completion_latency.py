@@ -38,7 +38,10 @@ pytest-lsp's client with VS Code capabilities, utf-16) and the fake provider
    cursor) shows there. For reference, two floors measured in the same
    run: the round trip of a request that does no work (``workspace/executeCommand
    glm.usage``) on the same connection, and one streamed httpx POST of the last prompt
-   to the fake from this process (its added time, computed the same way).
+   to the fake from this process (its added time, computed the same way). And the
+   floor of the stack: bench/minimal_completion_server.py (pygls 2 + httpx doing the
+   least an inline completion needs) with the same buffers, its requests alternating
+   with glm-lsp's at fresh spots, and the ratio of the two server-added p50s.
 
 2. Upstream requests per typing burst (goal: 1). A second server with the default,
    adaptive debounce and the same buffers. Each burst: press Enter at the end of a
@@ -557,6 +560,25 @@ async def lean_inline(client: LeanClient, fake: FakeGLM, uri: str, pos: tuple[in
     record(series, seconds, bool(result and result.get("items")), own)
 
 
+async def start_minimal(fake: FakeGLM, workspace: Path, tmp: Path, corpus) -> LeanClient:
+    """bench/minimal_completion_server.py, initialized, with the corpus open."""
+    from lsprotocol import converters
+
+    client = await LeanClient.start([sys.executable, str(ROOT / "bench" / "minimal_completion_server.py")],
+                                    clean_env(tmp))
+    await asyncio.wait_for(client.request("initialize", {
+        "processId": os.getpid(),
+        "capabilities": converters.get_converter().unstructure(capabilities("vscode")),
+        "initializationOptions": {"baseUrl": fake.url + "/api/paas/v4"},
+        "rootUri": workspace.as_uri(),
+    }), TIMEOUT)
+    client.notify("initialized", {})
+    for uri, language, text in corpus:
+        client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language,
+                                                                "version": 1, "text": text}})
+    return client
+
+
 async def bare_http(fake: FakeGLM, body: dict, count: int) -> list[float]:
     """One streamed POST to the fake with httpx, as the server makes it, minus the fake's own time (ms)."""
     import httpx
@@ -585,8 +607,10 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
     rng = random.Random(args.seed + 3)
     word_spots = max(1, args.requests // WORD_KEYSTROKES)
     spots = positions(main_text, args.warmup + 3 * args.requests + word_spots, rng)
+    pair_spots = positions(main_text, args.warmup + args.requests, random.Random(args.seed + 5))
     fresh, settled, typing = Series("right after opening"), Series("settled"), Series("after a keystroke")
     word = Series("typing a word")
+    paired, minimal = Series("glm-lsp, settled, interleaved"), Series("minimal pygls + httpx server")
     fake = FakeGLM().start()
     fake.default = reply_text(ANSWER, chunk_size=len(ANSWER), usage=None)  # one content chunk, finish, [DONE]
     client = None
@@ -633,6 +657,16 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
             floor.append((time.monotonic() - t0) * 1000)
         last_body = fake.requests[-1].body
         http_floor = await bare_http(fake, last_body, 50)
+        bare = await start_minimal(fake, workspace, tmp, corpus)
+        try:
+            for spot in pair_spots[: args.warmup]:
+                await lean_inline(bare, fake, main_uri, spot, None)
+            await until_idle(bare.process.pid)
+            for n, spot in enumerate(pair_spots[args.warmup :]):  # alternately, so both meet the same machine
+                for c, series in ((client, paired), (bare, minimal))[:: 1 if n % 2 else -1]:
+                    await lean_inline(c, fake, main_uri, spot, series)
+        finally:
+            await bare.stop()
     finally:
         if client is not None:
             await client.stop()
@@ -657,6 +691,14 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
     print(row("for reference: httpx POST to the fake, added", http_floor))
     print("  (the two references are floors no server in this stack goes under: a request that does no work, "
           "and one streamed HTTP exchange with the fake from Python)")
+    print(row("for reference: minimal pygls + httpx server", minimal.added))
+    print(row("glm-lsp, settled, interleaved with it", paired.added))
+    if minimal.added and paired.added:
+        print(f"  ratio glm-lsp / minimal server, server-added p50 (interleaved): "
+              f"{statistics.median(paired.added) / statistics.median(minimal.added):.2f}  "
+              "(bench/minimal_completion_server.py: the same buffers and requests, on pygls 2 + httpx, doing only "
+              "the least an inline completion needs: 160 lines around the cursor in one POST, the stream read, "
+              "the text answered; requests alternate between the two servers)")
     for series in (settled, fresh, typing, word):
         if series.added:
             p50, p99 = statistics.median(series.added), percentile(series.added, 0.99)

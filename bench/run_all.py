@@ -507,6 +507,9 @@ def main(argv: list[str] | None = None) -> int:
                         grab_row("for reference: glm.usage round trip", out), "", None, "ms", digits=2))
         rows.append(Row("  floor: bare httpx POST to the fake, added p50",
                         grab_row("for reference: httpx POST to the fake, added", out), "", None, "ms", digits=2))
+        rows.append(Row("  settled p50, requests alternating with a minimal pygls + httpx server",
+                        grab_row("glm-lsp, settled, interleaved with it", out), "minimal server",
+                        grab_row("for reference: minimal pygls + httpx server", out), "ms", digits=2))
         bursts = re.findall(r"mean upstream requests per burst: ([\d.]+)", out)
         for delay, value in zip(("0 ms", "300 ms"), bursts):
             rows.append(Row(f"upstream requests per 30-keystroke burst (TTFB {delay})", float(value), "goal", 1.0,
@@ -561,6 +564,22 @@ def main(argv: list[str] | None = None) -> int:
                         "ms", ratio=None, digits=2))
         rows.append(Row("NeighborIndex memory held (50 x 2,000 lines)", grab(r"memory held\s+([\d.]+) MB", out), "",
                         None, "MB", digits=1))
+
+        # 7. instructions per request (needs valgrind)
+        if not q:
+            out, err = run_script("instructions.py", [], log, timeout=1800)
+            if err:
+                notes.append(f"instructions.py: {err}")
+            elif "NOT MEASURED" in out:
+                notes.append(out.strip().splitlines()[-1])
+            else:
+                per = r"M instructions per request"
+                rows.append(Row("instructions per settled inline completion (callgrind)",
+                                grab(rf"settled: glm-lsp\s+([\d.]+) {per}", out), "minimal server",
+                                grab(rf"settled: minimal pygls \+ httpx server\s+([\d.]+) {per}", out), "M",
+                                digits=2))
+                rows.append(Row("instructions per inline completion after a keystroke (callgrind)",
+                                grab(rf"after a keystroke: glm-lsp\s+([\d.]+) {per}", out), "", None, "M", digits=2))
 
     cells = render(rows)
     elapsed = time.monotonic() - t_start
