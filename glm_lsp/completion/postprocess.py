@@ -104,6 +104,7 @@ _ECHO_CHARS = 200  # how much of the cursor's line an echo tail may repeat
 _WINDOW = 16_384  # characters of prefix/suffix read for lines; only the ends near the cursor matter
 
 _BREAK = re.compile(r"\r\n|\r|\n")
+_NO_SPACE_BEFORE = frozenset(")]},;:.")  # a suffix starting with one of these wants no space before it
 
 
 def _split_lines(text: str) -> list[str]:
@@ -706,7 +707,9 @@ def _polish(view: _View, lines: list[str]) -> str:
             tail = last[i:]
             if rest.startswith(tail) or (len(rest.strip()) >= 3 and tail.startswith(rest)):
                 if not _unbalanced(head + last[:i]):
-                    lines[-1] = last[:i]  # whitespace before the cut separates it from the suffix: kept
+                    # Whitespace before the cut separates the suggestion from the suffix ("x > 0 " +
+                    # "and y"), but not before a closing bracket or a separator ("x " + ")").
+                    lines[-1] = last[:i].rstrip() if rest.lstrip()[:1] in _NO_SPACE_BEFORE else last[:i]
                     break
         if not lines[-1].strip():
             lines.pop()

@@ -107,6 +107,8 @@ CASES = [
     ),
     # --- repeated suffix
     ("repeated_closing_paren", "x)", CALL, "x", False),
+    ("space_before_repeated_paren_dropped", "x )", CALL, "x", False),
+    ("space_before_repeated_separator_dropped", "a, b );", ctx("foo(", ");\n", "c"), "a, b", False),
     ("repeated_paren_semicolon", "a, b);", ctx("foo(", ");\n", "c"), "a, b", False),
     ("repeated_rest_of_line", "data, a, b)", ctx("result = compute(", "a, b)\n"), "data, ", False),
     ("balanced_call_kept", "f(a)", CALL, "f(a)", False),
@@ -280,6 +282,12 @@ def test_any_answer_is_split_invariant_and_keeps_the_complete_contract(answer, c
         assert all(s.text == final for s in seen if s.complete)
     assert final == final.rstrip()
     assert "\r" not in final.replace(context.newline, "") and "\n" not in final.replace(context.newline, "")
+
+
+@pytest.mark.fixed_bug
+def test_no_trailing_space_is_left_before_a_repeated_closing_bracket():
+    # Found by the token-soup test above: the cut at the repeated ")" kept the spaces before it.
+    assert clean(")    )", CALL) == ")"
 
 
 # --------------------------------------------------------------------------- streaming behaviour
