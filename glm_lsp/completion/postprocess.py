@@ -105,11 +105,6 @@ _WINDOW = 16_384  # characters of prefix/suffix read for lines; only the ends ne
 
 _BREAK = re.compile(r"\r\n|\r|\n")
 _NO_SPACE_BEFORE = frozenset(")]},;:.")  # a suffix starting with one of these wants no space before it
-
-
-def _split_lines(text: str) -> list[str]:
-    """``_BREAK.split``, by str.split when there is no "\\r" (several times faster)."""
-    return text.split("\n") if "\r" not in text else _BREAK.split(text)
 _TAG = re.compile(r"<(/?)think(?:ing)?>", re.IGNORECASE)
 _CLOSE_TAG = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
 _TAGS = ("<think>", "<thinking>", "</think>", "</thinking>")
@@ -178,6 +173,11 @@ def _opens(line: str) -> bool:
     m = _LINE_COMMENT.search(line)
     code = line[: m.start()] if m else line
     return bool(_OPENER.search(code.rstrip()))
+
+
+def _split_lines(text: str) -> list[str]:
+    """``_BREAK.split``, by str.split when there is no "\\r" (several times faster)."""
+    return text.split("\n") if "\r" not in text else _BREAK.split(text)
 
 
 def _in_text(line: str, prefix: str) -> bool:

@@ -17,11 +17,10 @@ and a running character length. :meth:`Document.apply_change` re-splits only
 the lines the edit touches and splices them into the list (a C ``memmove``
 of pointers), so a keystroke costs O(edit + lines touched), not O(file).
 The full text is joined lazily, only when ``.text`` is read after a change.
-:meth:`Document.offset_at` (on every completion request) adds up the lengths of
-blocks of :data:`_SUM_BLOCK` lines, kept per block and updated by an edit that
-leaves the line count alone (a keystroke): O(blocks + one block's lines).
-:meth:`Document.position_at` sums line lengths at C speed: O(lines), but cheap
-(a few milliseconds on a 300k-line file), and not on the per-keystroke path.
+:meth:`Document.offset_at` (on every completion request) and
+:meth:`Document.position_at` add up the lengths of blocks of :data:`_SUM_BLOCK`
+lines, kept per block and updated by an edit that leaves the line count alone (a
+keystroke): O(blocks + one block's lines).
 
 This module imports only the standard library, so it stays cheap to import
 and is testable without an LSP stack.
@@ -49,8 +48,7 @@ _BREAK = re.compile(r"(\r\n|\r|\n)")
 
 Position = Sequence[int]  # (line, character)
 
-_BLOCK = 1024  # lines summed at once when looking for the line holding an offset
-_SUM_BLOCK = 256  # lines per kept length sum (offset_at)
+_SUM_BLOCK = 256  # lines per kept length sum (offset_at, position_at)
 
 
 def split_lines(text: str) -> list[str]:
@@ -208,12 +206,15 @@ class Document:
         content = _strip_ending(self._lines[line])
         return line, units_to_index(content, character, encoding)
 
-    def _line_start(self, n: int) -> int:
-        lines = self._lines
+    def _block_sums(self) -> list[int]:
         if self._sums is None:
+            lines = self._lines
             self._sums = [sum(map(len, lines[i : i + _SUM_BLOCK])) for i in range(0, len(lines), _SUM_BLOCK)]
+        return self._sums
+
+    def _line_start(self, n: int) -> int:
         block = n // _SUM_BLOCK
-        return sum(self._sums[:block]) + sum(map(len, lines[block * _SUM_BLOCK : n]))
+        return sum(self._block_sums()[:block]) + sum(map(len, self._lines[block * _SUM_BLOCK : n]))
 
     def offset_at(self, line: int, character: int, encoding: str = "utf-16") -> int:
         """Absolute ``str`` index in :attr:`text` of a (clamped) client position."""
@@ -225,13 +226,12 @@ class Document:
         _check_encoding(encoding)
         lines = self._lines
         offset = max(0, min(offset, self._length))
-        # Skip whole blocks of lines with C-speed sums, then walk one block.
+        # Skip whole blocks of lines by their kept sums (never the last one), then walk one block.
         n = start = 0
-        while n + _BLOCK < len(lines):
-            size = sum(map(len, lines[n : n + _BLOCK]))
-            if start + size > offset:
+        for size in self._block_sums():
+            if n + _SUM_BLOCK >= len(lines) or start + size > offset:
                 break
-            n += _BLOCK
+            n += _SUM_BLOCK
             start += size
         while n < len(lines) - 1 and start + len(lines[n]) <= offset:
             start += len(lines[n])

@@ -65,6 +65,7 @@ def units(line_text: str, index: int, encoding: str) -> int:
 @pytest.mark.parametrize("case,answer,expected_line", [
     ("def total(items):\n    |\n", "return sum(items)", "    return sum(items)"),
     ("x = compute(|)\n", "a, b", "x = compute(a, b)"),
+    ("x = compute(|)\n", "a, b )", "x = compute(a, b)"),  # the repeated ")" cut, with the space before it
     ("import os\nprint(os.|", "getcwd())", "print(os.getcwd())"),
     ("名前 = '😀'; result = na|\n", "me_of(名前)", "名前 = '😀'; result = name_of(名前)"),
 ])

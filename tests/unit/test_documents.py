@@ -417,6 +417,7 @@ def _random_edits_match_reference(start, data):
         assert doc.offset_at(*rng[0], encoding) == ref_offset(reference, *rng[0], encoding)
         for line in range(doc.line_count):
             assert doc.offset_at(line, 0, encoding) == ref_offset(reference, line, 0, encoding)
+            assert doc.position_at(ref_offset(reference, line, 0, encoding), encoding) == (line, 0)
 
 
 # --------------------------------------------------------------------------- store
