@@ -607,7 +607,8 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
     rng = random.Random(args.seed + 3)
     word_spots = max(1, args.requests // WORD_KEYSTROKES)
     spots = positions(main_text, args.warmup + 3 * args.requests + word_spots, rng)
-    pair_spots = positions(main_text, args.warmup + args.requests, random.Random(args.seed + 5))
+    pair_spots = positions(main_text, args.warmup + args.requests, random.Random(args.seed + 5),
+                           avoid={line for line, _ in spots})  # (a spot glm-lsp answered would be a cache hit)
     fresh, settled, typing = Series("right after opening"), Series("settled"), Series("after a keystroke")
     word = Series("typing a word")
     paired, minimal = Series("glm-lsp, settled, interleaved"), Series("minimal pygls + httpx server")
