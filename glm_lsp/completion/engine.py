@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 CACHE_SIZE = 64
 TAIL = 1000  # prefix characters compared to recognise a spot
 SUFFIX_HEAD = 200
+TYPED_MAX = 4096  # typed characters a cached or streamed suggestion can still be followed through
 FAST_TYPING = 0.15  # seconds between keystrokes below which the user is "typing fast"
 PAUSE = 0.6  # a keystroke after this long a pause starts a new thought: answer quickly
 DEBOUNCE_PAUSED, DEBOUNCE_STEADY, DEBOUNCE_TYPING = 0.075, 0.12, 0.2
@@ -38,20 +39,33 @@ RHYTHM_KEYSTROKES = 20  # keystroke times kept per document to know the user's p
 @dataclass
 class Query:
     uri: str
-    text: str  # the document's text (with the selected completion item's text in place, if any)
-    offset: int  # the cursor's index in `text` (the text is not cut in two: a big file's copies cost)
+    text: str  # the document's text around the cursor (with the selected completion item's text in place)
+    offset: int  # the cursor's offset in the document (not in `text`: spots are compared across queries)
     automatic: bool
     version: int | None
     prepare: object  # () -> (messages, stop sequences); called only when a stream really starts
     context: object  # postprocess.CompletionContext
+    start: int = 0  # the document offset where `text` starts (it holds TAIL + TYPED_MAX characters
+    # before the cursor and SUFFIX_HEAD after, or up to the document's edges: a big file is not copied)
 
-    def tail(self, end: int | None = None) -> str:
-        """The TAIL characters before ``end`` (default: the cursor), which recognise a spot."""
+    def tail(self, end: int | None = None) -> str | None:
+        """The TAIL characters before document offset ``end`` (default: the cursor), which
+        recognise a spot; None if the text held does not reach that far back."""
         end = self.offset if end is None else end
-        return self.text[max(0, end - TAIL) : end]
+        low = max(0, end - TAIL)
+        if low < self.start:
+            return None
+        return self.text[low - self.start : end - self.start]
+
+    def typed_since(self, offset: int) -> str | None:
+        """The text between document offset ``offset`` and the cursor (None if not held)."""
+        if offset < self.start:
+            return None
+        return self.text[offset - self.start : self.offset - self.start]
 
     def suffix_head(self) -> str:
-        return self.text[self.offset : self.offset + SUFFIX_HEAD]
+        at = self.offset - self.start
+        return self.text[at : at + SUFFIX_HEAD]
 
 
 @dataclass
@@ -186,8 +200,8 @@ class CompletionEngine:
             log.debug("completion at %d: superseded while streaming", query.offset)
             return None
         final = stream.done.result()
-        typed = query.text[stream.offset : query.offset]
-        if not final or not final.startswith(typed):
+        typed = query.typed_since(stream.offset)
+        if not final or typed is None or not final.startswith(typed):
             return None
         return final[len(typed):] or None
 
@@ -200,7 +214,9 @@ class CompletionEngine:
             return None
         if not _extends(query, stream.offset, stream.tail) or query.suffix_head() != stream.suffix_head:
             return None
-        typed = query.text[stream.offset : query.offset]
+        typed = query.typed_since(stream.offset)
+        if typed is None:
+            return None
         if stream.text.startswith(typed):
             return stream  # the user typed what the stream is suggesting (or nothing)
         if stream.text and not stream.done.done() and typed.startswith(stream.text):
@@ -222,10 +238,10 @@ class CompletionEngine:
         for (uri, length), (tail, head, suggestion) in reversed(self._cache.items()):
             if uri != query.uri or length > query.offset or head != suffix_head:
                 continue
-            if query.tail(length) != tail:
+            if tail is None or query.tail(length) != tail:
                 continue
-            typed = query.text[length : query.offset]
-            if suggestion.startswith(typed):
+            typed = query.typed_since(length)
+            if typed is not None and suggestion.startswith(typed):
                 return suggestion[len(typed):]
         return None
 
@@ -240,7 +256,7 @@ class CompletionEngine:
 def _extends(query: Query, offset: int, tail: str) -> bool:
     """The text before the query's cursor is the text before ``offset`` (ending in ``tail``)
     plus typed text (compared on the tails, cheaply)."""
-    return offset <= query.offset and query.tail(offset) == tail
+    return offset <= query.offset and tail is not None and query.tail(offset) == tail
 
 
 async def _first(*aws):

@@ -212,14 +212,20 @@ class Document:
             self._sums = [sum(map(len, lines[i : i + _SUM_BLOCK])) for i in range(0, len(lines), _SUM_BLOCK)]
         return self._sums
 
-    def _line_start(self, n: int) -> int:
+    def line_start(self, n: int) -> int:
+        """The offset in :attr:`text` where line ``n`` starts (``n`` in 0..line_count)."""
         block = n // _SUM_BLOCK
         return sum(self._block_sums()[:block]) + sum(map(len, self._lines[block * _SUM_BLOCK : n]))
+
+    def lines_text(self, first: int, end: int) -> str:
+        """Lines ``first``..``end - 1`` with their terminators: a part of :attr:`text` without
+        building the whole of it (after a change, joining a big file's lines costs per request)."""
+        return "".join(self._lines[first:end])
 
     def offset_at(self, line: int, character: int, encoding: str = "utf-16") -> int:
         """Absolute ``str`` index in :attr:`text` of a (clamped) client position."""
         n, index = self._locate(line, character, encoding)
-        return self._line_start(n) + index
+        return self.line_start(n) + index
 
     def position_at(self, offset: int, encoding: str = "utf-16") -> tuple[int, int]:
         """``(line, character in code units)`` of an absolute ``str`` index (clamped)."""

@@ -161,18 +161,23 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
     doc = state.documents.get(uri)
     line_no = min(position.line, doc.line_count - 1)
     offset = doc.offset_at(line_no, position.character, state.encoding)
-    text = doc.text  # (cut by index below, never in two: a big file's copies cost per request)
+    # The text around the cursor, not the whole document: after a keystroke a big file's text
+    # would be joined again for every request. Offsets stay the document's (`base` + index).
+    first = _window_first_line(doc, line_no if selected is None else min(line_no, selected.range.start.line))
+    end = _window_end_line(doc, line_no)
+    base = doc.line_start(first)
+    text = doc.lines_text(first, end)  # (cut by index below, never in two)
     if selected is not None:  # the text as it would be with the suggest widget's item accepted
         start = doc.offset_at(selected.range.start.line, selected.range.start.character, state.encoding)
-        text = text[:start] + selected.text + text[offset:]
+        text = text[:start - base] + selected.text + text[offset - base:]
         offset = start + len(selected.text)
+    at = offset - base  # the cursor's index in `text`
     line_text = doc.line(line_no)
     word_match = _WORD.search(line_text[: units_to_index(line_text, position.character, state.encoding)])
     word = word_match.group(0) if word_match else ""
-    window_prefix = _at_paragraph_start(text[_start_of_last_lines(text, offset, PREFIX_LINES):offset],
-                                        whole=offset)
-    window_suffix = _at_paragraph_end(text[offset:_end_of_first_lines(text, offset, SUFFIX_LINES)],
-                                      whole=len(text) - offset)
+    window_prefix = _at_paragraph_start(text[_start_of_last_lines(text, at, PREFIX_LINES):at], whole=offset)
+    window_suffix = _at_paragraph_end(text[at:_end_of_first_lines(text, at, SUFFIX_LINES)],
+                                      whole=len(text) - at if end == doc.line_count else -1)
     context = CompletionContext(
         prefix=window_prefix, suffix=window_suffix, language=doc.language_id,
         newline=scope.newline_of(doc, line_no), indent_unit=state.context.indent_unit(doc),
@@ -202,13 +207,39 @@ async def _suggest(server, uri: str, position: types.Position, automatic: bool, 
         next_line = next((line.strip() for line in safe_suffix.splitlines()[1:] if line.strip()), "")
         return messages, ["\n\n", next_line] if next_line else ["\n\n"]
 
-    query = Query(uri, text, offset, automatic, doc.version, prepare, context)
+    query = Query(uri, text, offset, automatic, doc.version, prepare, context, start=base)
     debounce = state.completion.debounce_for(uri, settings.completion.debounce_ms) if automatic else 0.0
     with state.context.views.paused():
         suggestion = await state.completion.suggest(query, debounce)
     if not suggestion:
         return None
     return suggestion, word
+
+
+def _window_first_line(doc, line: int) -> int:
+    """The first line of the text a completion holds: PREFIX_LINES before ``line``, and enough
+    lines for the engine to recognise spots (engine.TAIL + engine.TYPED_MAX characters)."""
+    from glm_lsp.completion.engine import TAIL, TYPED_MAX
+
+    first = max(0, line - PREFIX_LINES)
+    chars = sum(len(doc.line_with_ending(n)) for n in range(first, line))
+    while first > 0 and chars < TAIL + TYPED_MAX:
+        first -= 1
+        chars += len(doc.line_with_ending(first))
+    return first
+
+
+def _window_end_line(doc, line: int) -> int:
+    """The end (exclusive) of the text a completion holds: SUFFIX_LINES after ``line``, and at
+    least engine.SUFFIX_HEAD characters after the cursor's line."""
+    from glm_lsp.completion.engine import SUFFIX_HEAD
+
+    end = min(doc.line_count, line + 1 + SUFFIX_LINES)
+    chars = sum(len(doc.line_with_ending(n)) for n in range(line + 1, end))
+    while end < doc.line_count and chars < SUFFIX_HEAD:
+        chars += len(doc.line_with_ending(end))
+        end += 1
+    return end
 
 
 def _redact_around_cursor(state, settings, prefix: str, suffix: str, doc=None, line: int = 0) -> tuple[str, str]:

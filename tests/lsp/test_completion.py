@@ -13,6 +13,10 @@ from tests.lsp.conftest import execute, until
 from tests.lsp.editor import Editor, offset_at
 
 BODY = "def total(items):\n    \n"
+# Lines before the code, so that a completion holds only the text around the cursor (far
+# more than the 120 lines and ~5,000 characters it keeps before it).
+FILLER = "".join(f"value_{n} = {n}  # a line of filler that makes the file long\n" for n in range(600))
+LEADS = pytest.mark.parametrize("lead", ["", FILLER], ids=["short file", "long file"])
 
 
 def editor_for(client, preset: str) -> Editor:
@@ -134,55 +138,78 @@ async def test_adaptive_debounce_keeps_a_typing_burst_to_one_request(lsp, fake, 
     assert len(fake.requests) == 1
 
 
-async def test_typing_into_a_streaming_suggestion_reuses_the_stream(lsp, fake, workspace):
+@LEADS
+async def test_typing_into_a_streaming_suggestion_reuses_the_stream(lsp, fake, workspace, lead):
     fake.push(Reply(steps=[Text("return"), Text(" sum(items)", delay=0.5), *reply_text("").steps[-2:]]))
+    line = lead.count("\n") + 1
     async with lsp("vscode") as client:
         editor = editor_for(client, "vscode")
         uri = (workspace / "c.py").as_uri()
-        editor.open(uri, "def total(items):\n    \n")
-        first = asyncio.create_task(inline(client, uri, 1, 4))
+        editor.open(uri, lead + "def total(items):\n    \n")
+        first = asyncio.create_task(inline(client, uri, line, 4))
         await until(lambda: fake.requests)
         await asyncio.sleep(0.2)  # "return" has streamed
-        editor.type(uri, (1, 4), "ret")
-        second = await inline(client, uri, 1, 7)
+        editor.type(uri, (line, 4), "ret")
+        second = await inline(client, uri, line, 7)
         (item,) = second.items
         assert item.insert_text == "urn sum(items)"
         assert not (await first).items  # superseded, answered at once
     assert len(fake.requests) == 1
 
 
-async def test_returning_to_a_cached_spot_or_typing_forward_costs_nothing(lsp, fake, workspace):
+@LEADS
+async def test_returning_to_a_cached_spot_or_typing_forward_costs_nothing(lsp, fake, workspace, lead):
     fake.push(reply_text("return sum(items)"))
+    line = lead.count("\n") + 1
     async with lsp("vscode") as client:
         editor = editor_for(client, "vscode")
         uri = (workspace / "c.py").as_uri()
-        editor.open(uri, "def total(items):\n    \n")
-        (item,) = (await inline(client, uri, 1, 4)).items
-        editor.type(uri, (1, 4), "return s")
-        (forward,) = (await inline(client, uri, 1, 12)).items
+        editor.open(uri, lead + "def total(items):\n    \n")
+        (item,) = (await inline(client, uri, line, 4)).items
+        editor.type(uri, (line, 4), "return s")
+        (forward,) = (await inline(client, uri, line, 12)).items
         assert forward.insert_text == "um(items)"
-        editor.type(uri, (1, 4), "", (1, 12))  # back to the same spot
-        (again,) = (await inline(client, uri, 1, 4)).items
+        editor.type(uri, (line, 4), "", (line, 12))  # back to the same spot
+        (again,) = (await inline(client, uri, line, 4)).items
         assert again.insert_text == item.insert_text
     assert len(fake.requests) == 1
 
 
-async def test_selected_completion_item_is_extended(lsp, fake, workspace):
-    fake.push(reply_text("(items)"))
+async def test_a_spot_far_from_the_cached_one_asks_and_the_cached_one_still_answers(lsp, fake, workspace):
+    fake.push(reply_text("return sum(items)"), reply_text(" + 1"))
+    code = "def total(items):\n    \n" + FILLER
+    far = code.count("\n") - 1  # the last filler line, 600 lines below
     async with lsp("vscode") as client:
         editor = editor_for(client, "vscode")
         uri = (workspace / "c.py").as_uri()
-        editor.open(uri, "def total(items):\n    return su\n")
+        editor.open(uri, code)
+        (first,) = (await inline(client, uri, 1, 4)).items
+        end_of_far = len(editor.text(uri).split("\n")[far])
+        (other,) = (await inline(client, uri, far, end_of_far)).items
+        (again,) = (await inline(client, uri, 1, 4)).items
+    assert (first.insert_text, other.insert_text, again.insert_text) == ("return sum(items)", " + 1",
+                                                                         "return sum(items)")
+    assert len(fake.requests) == 2
+
+
+@LEADS
+async def test_selected_completion_item_is_extended(lsp, fake, workspace, lead):
+    fake.push(reply_text("(items)"))
+    line = lead.count("\n") + 1
+    async with lsp("vscode") as client:
+        editor = editor_for(client, "vscode")
+        uri = (workspace / "c.py").as_uri()
+        editor.open(uri, lead + "def total(items):\n    return su\n")
         params = types.InlineCompletionParams(
-            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(1, 13),
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line, 13),
             context=types.InlineCompletionContext(
                 trigger_kind=types.InlineCompletionTriggerKind.Automatic,
                 selected_completion_info=types.SelectedCompletionInfo(
-                    range=types.Range(types.Position(1, 11), types.Position(1, 13)), text="sum")),
+                    range=types.Range(types.Position(line, 11), types.Position(line, 13)), text="sum")),
         )
         (item,) = (await client.text_document_inline_completion_async(params)).items
         accept(editor, uri, item)
-        assert editor.text(uri).split("\n")[1] == "    return sum(items)"
+        assert editor.text(uri).split("\n")[line] == "    return sum(items)"
     assert "return sum<|CURSOR|>" in fake.requests[0].body["messages"][-1]["content"]
 
 
