@@ -443,6 +443,11 @@ class FakeGLM:
             self.requests.clear()
             self.default = reply_text(DEFAULT_TEXT)
 
+    def reset_requests(self) -> None:
+        """Forget the requests seen so far (the script stays)."""
+        with self._lock:
+            self.requests.clear()
+
     def wait_for_requests(self, n: int, timeout: float = 5.0) -> None:
         deadline = time.monotonic() + timeout
         while len(self.requests) < n:
