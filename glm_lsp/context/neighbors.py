@@ -237,6 +237,16 @@ def _lane_counts(lanes: list[int], windows: int) -> tuple[bytes | list[int], byt
     return exact, bytes(map(min, exact, repeat(255)))
 
 
+def _summed_counts(sums: list[int], windows: int) -> tuple[bytes | list[int], bytes]:
+    """Per window, the total of ``sums`` (each a sum of at most 255 postings): (exact counts,
+    counts capped at 255 as bytes)."""
+    if len(sums) == 1:
+        counts = sums[0].to_bytes(windows, "little")
+        return counts, counts
+    exact = list(map(sum, zip(*(total.to_bytes(windows, "little") for total in sums))))
+    return exact, bytes(map(min, exact, repeat(255)))
+
+
 def _items(mapping: dict | None) -> tuple | None:
     return None if mapping is None else tuple(sorted(mapping.items()))
 
@@ -272,6 +282,7 @@ class NeighborIndex:
         self._docs: dict[str, _Indexed] = {}
         self._df: dict[str, int] = {}  # identifier -> windows holding it, over all documents
         self._blocks_of: dict[str, list[_Block]] = {}  # identifier -> the blocks holding it
+        self._lanes_of: dict[str, list[int]] = {}  # identifier -> its posting in each of those blocks
         self._windows = 0  # windows over all documents
         # Common identifiers are a subset of the "hot" ones (df > hot limit), kept up to
         # date as documents change; the hot limit is reset when the window count halves or
@@ -379,7 +390,7 @@ class NeighborIndex:
         self._windows += sign * len(entry.starts)
         if not (self._hot_windows / 2 <= self._windows <= self._hot_windows * 2):
             self._rescan_hot()  # the thresholds moved a lot; rescan (rare: log2 times while loading)
-        df, hot, limit, blocks_of = self._df, self._hot, self._hot_limit, self._blocks_of
+        df, hot, limit, blocks_of, lanes_of = self._df, self._hot, self._hot_limit, self._blocks_of, self._lanes_of
         for block in entry.blocks:
             if sign > 0:
                 for token, lane in block.lanes.items():
@@ -389,17 +400,22 @@ class NeighborIndex:
                         hot.add(token)
                     if token in blocks_of:
                         blocks_of[token].append(block)
+                        lanes_of[token].append(lane)
                     else:
                         blocks_of[token] = [block]
+                        lanes_of[token] = [lane]
             else:
                 for token, lane in block.lanes.items():
                     count = df[token] - lane.bit_count()
                     if count:
                         df[token] = count
-                        blocks_of[token].remove(block)
+                        at = blocks_of[token].index(block)
+                        del blocks_of[token][at]
+                        del lanes_of[token][at]
                     else:
                         del df[token]
                         del blocks_of[token]
+                        del lanes_of[token]
                     if count <= limit:
                         hot.discard(token)
         self._common_dirty = True
@@ -498,26 +514,32 @@ class NeighborIndex:
         nq = len(wanted)
         layout = self._layout_now(common)
 
-        # 1. Per block: how many query identifiers each window holds (big-int additions),
-        # joined in layout order, one joined bytes per boost.
-        shared: dict[_Block, list[int]] = {}  # block -> the postings of the query's identifiers there
-        blocks_of = self._blocks_of
-        for token in wanted:
-            for block in blocks_of.get(token, ()):
-                if block in shared:
-                    shared[block].append(block.lanes[token])
-                else:
-                    shared[block] = [block.lanes[token]]
+        # 1. Per block: how many query identifiers each window holds (big-int additions of the
+        # postings, at most 255 per sum so no byte overflows into the next window's), joined in
+        # layout order, one joined bytes per boost.
+        shared: dict[_Block, list[int]] = {}  # block -> its sums of the query's postings
+        blocks_of, lanes_of = self._blocks_of, self._lanes_of
+        tokens = list(wanted)
+        for first in range(0, nq, 255):  # (one round unless the query has more than 255 identifiers)
+            sums: dict[_Block, int] = {}
+            get = sums.get
+            for token in tokens[first : first + 255]:
+                blocks = blocks_of.get(token)
+                if blocks:
+                    for block, lane in zip(blocks, lanes_of[token]):
+                        sums[block] = get(block, 0) + lane
+            for block, total in sums.items():
+                shared.setdefault(block, []).append(total)
         parts: dict[float, list[bytes]] = {}
         exact: dict[int, list[int]] = {}  # block -> exact counts, when some passed 255
         for i, (uri, block) in enumerate(layout.blocks):
-            lanes = shared.get(block)
-            if lanes is None or uri == exclude_uri:
+            sums = shared.get(block)
+            if sums is None or uri == exclude_uri:
                 continue
             boost = 1.0 if boosts is None else boosts.get(uri, 1.0)
             if boost <= 0:
                 continue
-            counts, levels = _lane_counts(lanes, len(block.sizes))
+            counts, levels = _summed_counts(sums, len(block.sizes))
             joined = parts.get(boost)
             if joined is None:
                 joined = parts[boost] = list(layout.zeros)
