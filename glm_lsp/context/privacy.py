@@ -212,6 +212,12 @@ class Privacy:
         redacted whole. Each piece goes through redact_piece()."""
         return None if self._needs_whole(text) else _paragraphs(text)
 
+    @property
+    def line_by_line(self) -> bool:
+        """No secret of the user's holds a line break: outside key blocks and ('NAME', 'value')
+        after "(", every rule reads one line (a line changed alone can be redacted alone)."""
+        return not self._multiline_secrets
+
     def _needs_whole(self, text: str) -> bool:
         return "PRIVATE KEY" in text or any(secret in text for secret in self._multiline_secrets)
 

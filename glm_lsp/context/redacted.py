@@ -33,12 +33,33 @@ MAX_DOCUMENT_CHARS = 2_000_000
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # LSP's line breaks only, as the documents and the index split
 
 
+class _View:
+    """A document's redacted copy: only the lines redaction changed are kept (few or none in
+    most code), the rest are the document's own; lines edited since the copy was made
+    (`unsure`) are redacted one by one when asked for (see RedactedViews.edited)."""
+
+    __slots__ = ("changed", "privacy", "unsure", "version", "whole")
+
+    def __init__(self, version, privacy, changed: dict[int, str], whole: bool) -> None:
+        self.version = version
+        self.privacy = privacy
+        self.changed = changed
+        self.whole = whole  # redacted in one piece (a key block...): edits cannot be followed
+        self.unsure: dict[int, str | None] = {}  # edited line -> its redaction, once asked for
+
+    def line(self, doc, n: int) -> str:
+        if n in self.unsure:
+            redacted = self.unsure[n]
+            if redacted is None:
+                redacted = self.unsure[n] = self.privacy.redact(doc.line(n))
+            return redacted
+        return self.changed.get(n, doc.line(n))
+
+
 class RedactedViews:
     def __init__(self, prepare=None) -> None:
         self._prepare = prepare  # prepare(doc): also done to each document when idle (not excluded, not too big)
-        # uri → (version, privacy, {line number: redacted line}): only the lines redaction
-        # changed are kept (few or none in most code), the rest are the document's own
-        self._views: dict[str, tuple[int | None, object, dict[int, str]]] = {}
+        self._views: dict[str, _View] = {}
         self._dirty: set[str] = set()
         self._last_change = 0.0
         self._task: asyncio.Task | None = None
@@ -75,20 +96,53 @@ class RedactedViews:
         """Lines ``first``..``end - 1`` redacted, joined with newlines (as the index joins a
         window); None if the copy is not ready for this version of the document and these rules."""
         view = self._views.get(doc.uri)
-        if view is None or view[0] != doc.version or view[1] is not privacy:
-            if view is not None and view[0] == doc.version and self._source is not None:
+        if view is None or view.version != doc.version or view.privacy is not privacy:
+            if view is not None and view.version == doc.version and self._source is not None:
                 self.changed(doc.uri, self._source)  # new privacy settings: copy it again when idle
             return None
-        changed = view[2]
-        return "\n".join(changed.get(n, doc.line(n)) for n in range(first, min(end, doc.line_count)))
+        return "\n".join(view.line(doc, n) for n in range(first, min(end, doc.line_count)))
 
     def unchanged(self, doc, privacy, first: int, end: int) -> bool:
         """True when the copy is ready for this version and rules and redaction changed none
         of lines ``first``..``end - 1``: that text can go out as it is, unredacted again."""
         view = self._views.get(doc.uri)
-        if view is None or view[0] != doc.version or view[1] is not privacy:
+        if view is None or view.version != doc.version or view.privacy is not privacy:
             return False
-        return not any(first <= n < end for n in view[2])  # (few or no changed lines in most code)
+        if any(first <= n < end for n in view.changed):  # (few or no changed lines in most code)
+            return False
+        return all(view.line(doc, n) == doc.line(n) for n in view.unsure if first <= n < end)
+
+    def edited(self, doc, old_version, first: int, old_lines: list[str], new_count: int) -> None:
+        """The user's edit replaced lines ``first``.. (``old_lines``, with their terminators) by
+        ``new_count`` lines, making ``doc`` (now at its new version) from ``old_version``.
+
+        Redaction reads one line at a time, but for a few rules that look further (privacy.py:
+        key blocks, a secret of the user's with a line break, ('NAME', 'value') after a "(" on
+        an earlier line). When the edit touches none of those, the copy stays good for every
+        other line: it moves to the new version with the edited lines to be redacted on their
+        own when asked for. Otherwise it stays behind and is made again when the editor is idle.
+        Keystrokes meet a copy one version old otherwise, and the code around the cursor and
+        the definitions taken from the file would be redacted again on every request."""
+        view = self._views.get(doc.uri)
+        if view is None or view.version != old_version or view.whole or not view.privacy.line_by_line:
+            return
+        new_lines = [doc.line_with_ending(n) for n in range(first, first + new_count)]
+        above = next((doc.line_with_ending(n) for n in range(first - 1, -1, -1) if doc.line(n).strip()), "")
+        if above.rstrip().endswith("(") or _lone_cr(doc.line_with_ending(first - 1) if first else ""):
+            return  # ('NAME', 'value') after that "(" may be on an edited line
+        for line in (*old_lines, *new_lines):
+            if line.rstrip().endswith("(") or "PRIVATE KEY" in line or "-----" in line or _lone_cr(line):
+                return  # may change how the lines after it are redacted
+        delta, end = new_count - len(old_lines), first + len(old_lines)
+
+        def moved(n: int) -> int:
+            return n if n < first else n + delta
+
+        view.changed = {moved(n): text for n, text in view.changed.items() if not first <= n < end}
+        unsure = {moved(n): text for n, text in view.unsure.items() if not first <= n < end}
+        unsure.update(dict.fromkeys(range(first, first + new_count)))
+        view.unsure = unsure
+        view.version = doc.version
 
     def changed(self, uri: str, source) -> None:
         """A document opened or changed. ``await source(uri)`` → (documents, privacy, excluded), asked when idle."""
@@ -158,7 +212,26 @@ class RedactedViews:
                     self._dirty.add(uri)  # changed meanwhile: start again when idle
                     return
                 started = time.monotonic()
-        self._views[uri] = (version, privacy, changed)
+        self._views[uri] = _View(version, privacy, changed, whole)
+
+
+def edit_span(doc, changes) -> tuple[int, list[str]] | None:
+    """For LSP content changes (``(text, range or None)``) that are one ranged edit, before
+    it is applied to ``doc``: its first line and the lines it replaces (with terminators)."""
+    if len(changes) != 1 or changes[0][1] is None:
+        return None
+    (start_line, _), (end_line, _) = sorted(changes[0][1])
+    first, last = max(0, start_line), min(max(0, end_line), doc.line_count - 1)
+    if first > last:
+        return None  # (a range past the end: the document's clamping decides, not followed)
+    if "\r" in changes[0][0] or (first and doc.line_with_ending(first - 1).endswith("\r")):
+        return None  # (a "\n" typed after a lone "\r" joins the line above: not followed)
+    return first, [doc.line_with_ending(n) for n in range(first, last + 1)]
+
+
+def _lone_cr(text: str) -> bool:
+    """A "\r" line break (LSP's) that redaction, which ends lines at "\n", does not see."""
+    return "\r" in text.replace("\r\n", "")
 
 
 def line_breaks(text: str) -> int:

@@ -257,3 +257,97 @@ async def test_a_definition_holding_a_secret_is_redacted_when_the_copy_is_ready(
     definitions = {s.first_line: s.text for s in context.snippets if s.source == "definition"}
     assert definitions[5] == "def shipping_quote(order_lines):\n    return sum(order_lines)\n"  # as it is
     assert "Tr0ub4dor" not in definitions[0] and REDACTED in definitions[0]
+
+
+# -- following the user's edits ------------------------------------------------------------
+
+LINES = [  # code, secrets, and what makes redaction look past one line
+    "def total(items):", "    return sum(items)", "", "   ", "client = OpenAI(api_key='sk-ab12cd34')",
+    'password = "hunter22"', "gh = Github(\"ghp_a1B2c3D4e5\")", "    'DB_PASSWORD', 'hunter2-x9Qz7'",
+    ");", "url = 'https://bob:s3cr3tpw@db.example.com/x'", "value = compute(a, b)", "# a comment",
+    "    return value", "    total = 0",
+]
+RARE = ["define(", "x = f(", "-----BEGIN RSA PRIVATE KEY-----", PEM_BODY[0], "-----END RSA PRIVATE KEY-----"]
+
+
+def follow(ws, views, doc, text: str, rng) -> None:
+    """Apply one LSP change as the server does (sync.py) and let the copy follow it."""
+    changes = [(text, rng)]
+    old_version, old_count, edited = doc.version, doc.line_count, redacted.edit_span(doc, changes)
+    ws.documents.change(doc.uri, doc.version + 1, changes, "utf-16")
+    if edited is not None:
+        first, old_lines = edited
+        views.edited(doc, old_version, first, old_lines, len(old_lines) + doc.line_count - old_count)
+
+
+def random_edit(doc, rng) -> tuple[str, tuple]:
+    line = rng.randrange(doc.line_count)
+    kind = rng.random()
+    if kind < 0.5:  # a keystroke or a word inside a line
+        at = rng.randint(0, len(doc.line(line)))
+        typed = ["x", "(", " ", "'", "sk-", "password = '", "hunter22'"] + (["PRIVATE KEY"] if rng.random() < 0.05 else [])
+        return rng.choice(typed), ((line, at), (line, at))
+    if kind < 0.7 and doc.line(line):  # a backspace
+        at = rng.randint(1, len(doc.line(line)))
+        return "", ((line, at - 1), (line, at))
+    last = min(doc.line_count - 1, line + rng.randint(0, 2))
+    pool = LINES + RARE if rng.random() < 0.2 else LINES
+    new = "".join(rng.choice(pool) + "\n" for _ in range(rng.randint(0, 3)))  # lines replaced, added, removed
+    return new, ((line, 0), (last, len(doc.line(last))) if last == doc.line_count - 1 else (last + 1, 0))
+
+
+async def test_a_copy_that_follows_edits_is_the_document_redacted_whole():
+    import random
+
+    followed = edits = 0
+    for seed in range(40):
+        rng = random.Random(seed)
+        ws = Workspace()
+        views = redacted.RedactedViews()
+        doc = ws.documents.open(URI, "\n".join(rng.choice(LINES + RARE[:2]) for _ in range(30)) + "\n", 1, "python")
+        views.changed(URI, ws.source)
+        await until_ready(views, doc, ws.privacy)
+        for _ in range(25):
+            follow(ws, views, doc, *random_edit(doc, rng))
+            edits += 1
+            lines = copy_of(views, doc, ws.privacy)
+            if lines is None:  # not followed: the copy waits for the editor to be idle
+                views.changed(URI, ws.source)
+                await until_ready(views, doc, ws.privacy)
+                continue
+            followed += 1
+            truth = ws.privacy.redact(doc.text).split("\n")
+            assert lines == truth[: doc.line_count], (seed, doc.text, lines)
+            for first in range(doc.line_count):
+                for end in range(first + 1, min(doc.line_count, first + 6) + 1):
+                    if views.unchanged(doc, ws.privacy, first, end):
+                        assert truth[first:end] == [doc.line(n) for n in range(first, end)], (seed, first, end)
+    assert followed > edits / 2  # most edits are followed
+
+
+async def test_an_edited_line_is_redacted_when_asked_for_and_the_rest_stays():
+    ws = Workspace()
+    views = redacted.RedactedViews()
+    doc = ws.documents.open(URI, "import os\n\ndef first():\n    return 1\n\ndef second():\n    return 2\n", 1, "python")
+    views.changed(URI, ws.source)
+    await until_ready(views, doc, ws.privacy)
+    follow(ws, views, doc, "token = 'sk-ab12cd34'", ((3, 4), (3, 12)))  # a secret typed over "return 1"
+    assert doc.line(3) == "    token = 'sk-ab12cd34'"
+    assert views.unchanged(doc, ws.privacy, 5, 7) and views.unchanged(doc, ws.privacy, 0, 3)
+    assert not views.unchanged(doc, ws.privacy, 2, 5)
+    assert "sk-ab12cd34" not in views.window(doc, ws.privacy, 2, 5)
+    follow(ws, views, doc, "\n\n", ((0, 9), (0, 9)))  # two lines added above: the secret moves down
+    assert views.window(doc, ws.privacy, 5, 6) == f"    token = '{REDACTED}'"
+    assert views.unchanged(doc, ws.privacy, 7, 9)
+
+
+@pytest.mark.parametrize("typed", ["(", "-----BEGIN RSA PRIVATE KEY-----"])
+async def test_an_edit_that_may_change_the_next_lines_leaves_the_copy_for_later(typed):
+    ws = Workspace()
+    views = redacted.RedactedViews()
+    doc = ws.documents.open(URI, "x = f\n\n'DB_PASSWORD', 'hunter2-x9Qz7'\nvalue = 1\n", 1, "python")
+    views.changed(URI, ws.source)
+    await until_ready(views, doc, ws.privacy)
+    follow(ws, views, doc, typed, ((0, 5), (0, 5)))
+    assert views.window(doc, ws.privacy, 0, doc.line_count) is None
+    assert not views.unchanged(doc, ws.privacy, 3, 4)
