@@ -412,8 +412,9 @@ class _Conn:
 class FakeGLM:
     """The fake provider. ``start()`` it (or use ``with``), script it, read ``requests``."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, ssl_context=None) -> None:
         self.port = port
+        self.ssl_context = ssl_context  # an ssl.SSLContext (server side) serves https
         self.default: Reply = reply_text(DEFAULT_TEXT)
         self.requests: list[Recorded] = []
         self._queue: collections.deque[Reply] = collections.deque()
@@ -426,7 +427,7 @@ class FakeGLM:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://127.0.0.1:{self.port}"
 
     # ---- scripting and inspection (any thread)
 
@@ -517,7 +518,7 @@ class FakeGLM:
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         try:
-            server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+            server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, ssl=self.ssl_context)
         except BaseException as exc:
             self._error = exc
             return

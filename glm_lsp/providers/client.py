@@ -30,7 +30,7 @@ import httpx
 import tenacity
 
 from glm_lsp import errors
-from glm_lsp.providers import classify, openai_compat, runware
+from glm_lsp.providers import classify, network, openai_compat, runware
 from glm_lsp.providers.admission import admission_for
 from glm_lsp.providers.events import ChatRequest, Event, ReasoningDelta, TextDelta
 from glm_lsp.providers.sse import SSEParser
@@ -81,6 +81,11 @@ class Provider:
         self._admission = admission_for(
             (settings.provider, self._url, wire_model(settings)), settings.max_concurrent_requests
         )
+        limits = httpx.Limits(max_connections=settings.max_concurrent_requests + 4, max_keepalive_connections=8)
+        # Direct connections on asyncio streams (network.py: anyio's checks cost ~0.3 ms a request).
+        # With a proxy in the environment httpx keeps its own transports (given one, it would
+        # ignore the proxy settings).
+        self.transport = None if network.proxied() else network.Transport(limits)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(
                 connect=settings.connect_timeout_seconds,
@@ -88,7 +93,8 @@ class Provider:
                 write=30.0,
                 pool=None,
             ),
-            limits=httpx.Limits(max_connections=settings.max_concurrent_requests + 4, max_keepalive_connections=8),
+            limits=limits,
+            transport=self.transport,
             headers={"User-Agent": "glm-lsp"},
             trust_env=True,
         )
