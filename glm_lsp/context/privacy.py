@@ -221,14 +221,16 @@ class Privacy:
     def _needs_whole(self, text: str) -> bool:
         return "PRIVATE KEY" in text or any(secret in text for secret in self._multiline_secrets)
 
-    def redact_piece(self, paragraph: str) -> str:
-        """One paragraph of pieces(), redacted, through the memo."""
+    def redact_piece(self, paragraph: str, remember: bool = True) -> str:
+        """One paragraph of pieces(), redacted, through the memo (put in it if ``remember``)."""
         memo = self._memo
         if paragraph in memo:
             memo.move_to_end(paragraph)
             redacted = memo[paragraph]
             return paragraph if redacted is None else redacted
         redacted = self._redact_whole(paragraph)
+        if not remember:
+            return redacted
         value = None if redacted == paragraph else redacted  # most code has no secret
         cost = len(paragraph) + (len(value) if value is not None else 0)
         if cost <= self._memo_limit:

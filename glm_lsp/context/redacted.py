@@ -8,7 +8,9 @@ context, which can only find more). A moment after a document opens or changes, 
 background task redacts it one paragraph at a time, yielding to requests between
 paragraphs; this also fills the redaction memo (Privacy.redact) with the document's
 paragraphs, so the code around the cursor is mostly a memo hit too. A copy is used only
-while its document is at the same version, with the same privacy rules. The same pass
+while its document is at the same version, with the same privacy rules; it follows the
+user's edits to a new version when they cannot change how other lines are redacted
+(`RedactedViews.edited`), and the idle pass then looks at the edited lines only. The same pass
 hands each document to ``prepare`` first: the context builder indexes it for snippet
 ranking there, so the first completion after opening many files does not index them all.
 """
@@ -27,9 +29,12 @@ IDLE_SECONDS = 0.5  # after the last open/change: typing is over for now
 QUIET_SECONDS = 0.05  # after a completion request: the next one may be on its way
 SLICE_SECONDS = 0.001  # redaction run before yielding to requests (a request waits at most this)
 # Larger texts get no copy: one paragraph is redacted without a pause (~12 µs a line), and
-# a file beyond the memo's reach would only push other files out of it.
+# a bigger file would keep a core busy for seconds.
 MAX_PIECE_CHARS = 40_000
-MAX_DOCUMENT_CHARS = 2_000_000
+MAX_DOCUMENT_CHARS = 20_000_000
+# Paragraphs of a bigger file are not put in the redaction memo: they would push the other
+# files out of it (the copy follows the user's edits, so the file is seldom copied again).
+REMEMBERED_DOCUMENT_CHARS = 1_000_000
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # LSP's line breaks only, as the documents and the index split
 
 
@@ -54,6 +59,14 @@ class _View:
                 redacted = self.unsure[n] = self.privacy.redact(doc.line(n))
             return redacted
         return self.changed.get(n, doc.line(n))
+
+    def settle(self, doc) -> None:
+        """Redact the edited lines now (the editor is idle) and keep them as the others."""
+        for n in self.unsure:
+            redacted = self.line(doc, n)
+            if redacted != doc.line(n):
+                self.changed[n] = redacted
+        self.unsure = {}
 
 
 class RedactedViews:
@@ -178,7 +191,7 @@ class RedactedViews:
         if doc.length > MAX_DOCUMENT_CHARS:
             self._views.pop(uri, None)  # too big to copy: its windows are redacted on demand
             return
-        version, text = doc.version, doc.text
+        version = doc.version
         if self._prepare is not None:
             self._prepare(doc)  # a few milliseconds in one go (indexing a 2,000-line file: ~5)
             await asyncio.sleep(0)
@@ -186,6 +199,11 @@ class RedactedViews:
             if uri not in documents or documents.get(uri).version != version:
                 self._dirty.add(uri)  # changed meanwhile: start again when idle
                 return
+        view = self._views.get(uri)
+        if view is not None and view.version == version and view.privacy is privacy:
+            view.settle(doc)  # the copy followed the edits since it was made (edited()): only those lines
+            return
+        text = doc.text
         paragraphs = privacy.pieces(text)
         whole = paragraphs is None  # a key block or a secret across paragraphs: one piece, if small
         if whole:
@@ -193,11 +211,12 @@ class RedactedViews:
         if max(map(len, paragraphs)) > MAX_PIECE_CHARS:
             self._views.pop(uri, None)  # would hold up requests: its windows are redacted on demand
             return
+        remember = len(text) <= REMEMBERED_DOCUMENT_CHARS
         changed: dict[int, str] = {}
         line = 0  # the first line of the paragraph (pieces() cuts at line starts)
         started = time.monotonic()
         for paragraph in paragraphs:
-            redacted = privacy.redact(paragraph) if whole else privacy.redact_piece(paragraph)
+            redacted = privacy.redact(paragraph) if whole else privacy.redact_piece(paragraph, remember)
             if redacted != paragraph:  # rare: only these lines are compared and kept
                 before, after = _LINE_BREAK.split(paragraph), _LINE_BREAK.split(redacted)
                 if len(before) != len(after):

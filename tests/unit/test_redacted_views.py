@@ -318,6 +318,10 @@ async def test_a_copy_that_follows_edits_is_the_document_redacted_whole():
             followed += 1
             truth = ws.privacy.redact(doc.text).split("\n")
             assert lines == truth[: doc.line_count], (seed, doc.text, lines)
+            if rng.random() < 0.2:  # the editor goes idle: the edited lines are settled
+                views.changed(URI, ws.source)
+                await asyncio.wait_for(views._task, 5)
+                assert copy_of(views, doc, ws.privacy) == truth[: doc.line_count], (seed, doc.text)
             for first in range(doc.line_count):
                 for end in range(first + 1, min(doc.line_count, first + 6) + 1):
                     if views.unchanged(doc, ws.privacy, first, end):
@@ -339,6 +343,42 @@ async def test_an_edited_line_is_redacted_when_asked_for_and_the_rest_stays():
     follow(ws, views, doc, "\n\n", ((0, 9), (0, 9)))  # two lines added above: the secret moves down
     assert views.window(doc, ws.privacy, 5, 6) == f"    token = '{REDACTED}'"
     assert views.unchanged(doc, ws.privacy, 7, 9)
+
+
+async def test_after_a_followed_edit_the_idle_pass_prepares_the_file_and_does_not_copy_it_again():
+    ws = Workspace()
+    prepared = []
+    views = redacted.RedactedViews(prepare=lambda doc: prepared.append(doc.version))
+    code = "".join(f"def f{n}(x):\n    return x + {n}\n\n" for n in range(200))
+    doc = ws.documents.open(URI, code, 1, "python")
+    views.changed(URI, ws.source)
+    await until_ready(views, doc, ws.privacy)
+    await asyncio.wait_for(views._task, 5)
+    runs = ws.privacy._whole_runs
+    follow(ws, views, doc, "y", ((4, 16), (4, 16)))
+    views.changed(URI, ws.source)  # (as sync.py does after every change)
+    await asyncio.wait_for(views._task, 5)
+    assert prepared == [1, 2]  # definitions, imports, indentation are read again
+    assert ws.privacy._whole_runs == runs + 1  # but only the edited line was redacted again
+    assert views.window(doc, ws.privacy, 4, 5) == "    return x + 1y"
+    follow(ws, views, doc, "password = 'hunter22-Qx9'", ((4, 4), (4, 20)))
+    views.changed(URI, ws.source)
+    await asyncio.wait_for(views._task, 5)
+    assert views.window(doc, ws.privacy, 3, 6) == f"def f1(x):\n    password = '{REDACTED}'\n"
+    assert not views.unchanged(doc, ws.privacy, 4, 5) and views.unchanged(doc, ws.privacy, 5, 9)
+
+
+async def test_a_big_file_gets_a_copy_without_filling_the_redaction_memo(monkeypatch):
+    monkeypatch.setattr(redacted, "REMEMBERED_DOCUMENT_CHARS", 10_000)
+    ws = Workspace()
+    views = redacted.RedactedViews()
+    code = "".join(f"def f{n}(x):\n    return x + {n}\n\n" for n in range(1000))  # ~30,000 characters
+    code += "password = 'hunter22-Qx9'\n"
+    doc = ws.documents.open(URI, code, 1, "python")
+    views.changed(URI, ws.source)
+    lines = await until_ready(views, doc, ws.privacy)
+    assert len(ws.privacy._memo) == 0
+    assert "\n".join(lines) == ws.privacy.redact(code) and "hunter22" not in "\n".join(lines)
 
 
 @pytest.mark.parametrize("typed", ["(", "-----BEGIN RSA PRIVATE KEY-----"])
