@@ -12,6 +12,7 @@ completion items are always treated as automatic.
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import re
@@ -128,7 +129,13 @@ async def warm_up(state) -> None:
     except Exception as exc:  # broken settings, say: the first request reports them
         log.debug("warm-up stopped: %s", type(exc).__name__)
         return
-    log.info("ready for the first completion (loaded in %.0f ms)", (time.monotonic() - started) * 1000)
+    # What is loaded now (modules, classes, settings: ~70,000 objects) lives as long as the server.
+    # Frozen, no full garbage collection looks at it again: each took ~35 ms, and a request that
+    # met one waited that long.
+    gc.collect()
+    gc.freeze()
+    log.info("ready for the first completion (loaded in %.0f ms; %d objects frozen for the garbage collector)",
+             (time.monotonic() - started) * 1000, gc.get_freeze_count())
 
 
 def _import_first_completion_modules() -> None:

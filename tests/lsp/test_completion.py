@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 from lsprotocol import types
@@ -354,6 +355,8 @@ async def test_the_first_document_opened_loads_what_the_first_completion_needs(l
         assert item.insert_text == "return sum(items)"
     assert log.read_text().count("ready for the first completion") == 1
     assert len(fake.requests) == 1
+    frozen = int(re.search(r"(\d+) objects frozen for the garbage collector", log.read_text()).group(1))
+    assert frozen > 10_000  # the modules loaded by then: no full collection looks at them again
 
 
 async def test_a_method_definition_snippet_stops_where_the_next_method_starts(lsp, fake, workspace):
