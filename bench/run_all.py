@@ -11,7 +11,7 @@
    10 runs (3 with ``--quick``), one unrecorded warm-up each, servers alternating.
    Servers: glm-lsp (``python -m glm_lsp serve``), the empty pygls server
    (bench/empty_pygls_server.py), and the npm peers pinned in bench/peers
-   (``npm ci --prefix bench/peers`` once): ``@github/copilot-language-server``
+   (``npm install --no-save --prefix bench/peers`` once): ``@github/copilot-language-server``
    (``node dist/language-server.js --stdio``), ``copilot-node-server``
    (``node copilot/dist/language-server.js --stdio``) and ``tabby-agent``
    (``tabby-agent --lsp --stdio``), each with a temporary empty HOME / XDG dirs and no
@@ -261,7 +261,7 @@ def startup_servers(no_peers: bool) -> list[Startup]:
         elif node is None:
             note = "node is not on PATH"
         elif not entry.exists():
-            note = f"not installed: run `npm ci --prefix {PEERS.relative_to(ROOT)}`"
+            note = f"not installed: run `npm install --no-save --prefix {PEERS.relative_to(ROOT)}`"
         servers.append(Startup(label, [node or "node", str(entry), *args], note=note))
     return servers
 
