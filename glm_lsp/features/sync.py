@@ -31,17 +31,16 @@ def register(server) -> None:
         if uri not in state.documents:
             return
         followers = _followers(state, uri)
-        old_lines = None
-        if followers and any(rng is None for _, rng in changes):
-            doc = state.documents.get(uri)  # a whole-document change: compare lines to place it
-            old_lines = [doc.line_with_ending(n) for n in range(doc.line_count)]
         doc = state.documents.get(uri)
+        old_lines = None
+        if followers and any(rng is None for _, rng in changes):  # a whole-document change: compare lines to place it
+            old_lines = [doc.line_with_ending(n) for n in range(doc.line_count)]
         old_version, old_count, edited = doc.version, doc.line_count, edit_span(doc, changes)
         state.documents.change(uri, params.text_document.version, changes, state.encoding)
         if edited is not None:  # the redacted copy follows the edit (and is made again when idle)
-            first, old_lines = edited
-            new_count = len(old_lines) + doc.line_count - old_count
-            state.context.views.edited(doc, old_version, first, old_lines, new_count)
+            first, replaced = edited
+            new_count = len(replaced) + doc.line_count - old_count
+            state.context.views.edited(doc, old_version, first, replaced, new_count)
         state.context.views.changed(uri, lambda uri: _redaction_source(state, uri))
         for follower in followers:
             follower.on_change(changes, old_lines)

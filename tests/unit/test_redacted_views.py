@@ -285,7 +285,8 @@ def random_edit(doc, rng) -> tuple[str, tuple]:
     kind = rng.random()
     if kind < 0.5:  # a keystroke or a word inside a line
         at = rng.randint(0, len(doc.line(line)))
-        typed = ["x", "(", " ", "'", "sk-", "password = '", "hunter22'"] + (["PRIVATE KEY"] if rng.random() < 0.05 else [])
+        typed = ["x", "(", " ", "'", "sk-", "password = '", "hunter22'"]
+        typed += ["PRIVATE KEY"] if rng.random() < 0.05 else []
         return rng.choice(typed), ((line, at), (line, at))
     if kind < 0.7 and doc.line(line):  # a backspace
         at = rng.randint(1, len(doc.line(line)))
@@ -332,7 +333,8 @@ async def test_a_copy_that_follows_edits_is_the_document_redacted_whole():
 async def test_an_edited_line_is_redacted_when_asked_for_and_the_rest_stays():
     ws = Workspace()
     views = redacted.RedactedViews()
-    doc = ws.documents.open(URI, "import os\n\ndef first():\n    return 1\n\ndef second():\n    return 2\n", 1, "python")
+    code = "import os\n\ndef first():\n    return 1\n\ndef second():\n    return 2\n"
+    doc = ws.documents.open(URI, code, 1, "python")
     views.changed(URI, ws.source)
     await until_ready(views, doc, ws.privacy)
     follow(ws, views, doc, "token = 'sk-ab12cd34'", ((3, 4), (3, 12)))  # a secret typed over "return 1"
