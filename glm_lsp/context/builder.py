@@ -236,8 +236,9 @@ class ContextBuilder:
         imported = self._imported(current, allowed)
         now = time.monotonic()
         recent_uris = {e.uri for e in self.recent if now - e.at < RECENT_SECONDS}
+        # Only the boosted documents (the rest count 1.0): the boosts are part of the ranking's memo key.
         boosts = {d.uri: (IMPORT_BOOST if d.uri in imported else 1.0) * (RECENT_BOOST if d.uri in recent_uris else 1.0)
-                  for d in allowed}
+                  for d in allowed if d.uri in imported or d.uri in recent_uris}
 
         candidates: list[Snippet] = []
         used = set(_IDENT.findall(query))
