@@ -297,6 +297,22 @@ class Document:
         self._text = None
 
 
+def lines_replaced(doc: Document, changes) -> tuple[int, list[str]] | None:
+    """For LSP content changes (``(text, range or None)``, as DocumentStore.change takes them)
+    that are one ranged edit, before it is applied to ``doc``: its first line and the lines it
+    replaces (with terminators); None for anything else."""
+    if len(changes) != 1 or changes[0][1] is None:
+        return None
+    (start_line, _), (end_line, _) = sorted(changes[0][1])
+    first, last = max(0, start_line), min(max(0, end_line), doc.line_count - 1)
+    if first > last:
+        return None  # (a range past the end, which apply_change moves to the end: left out)
+    if "\r" in changes[0][0] or (first and doc.line_with_ending(first - 1).endswith("\r")):
+        return None  # (a "\n" after a lone "\r" makes apply_change join the line above: left out)
+    return first, [doc.line_with_ending(n) for n in range(first, last + 1)]
+
+
+
 class DocumentStore:
     """The documents the editor has open, by URI."""
 

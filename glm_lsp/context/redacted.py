@@ -234,20 +234,6 @@ class RedactedViews:
         self._views[uri] = _View(version, privacy, changed, whole)
 
 
-def edit_span(doc, changes) -> tuple[int, list[str]] | None:
-    """For LSP content changes (``(text, range or None)``) that are one ranged edit, before
-    it is applied to ``doc``: its first line and the lines it replaces (with terminators)."""
-    if len(changes) != 1 or changes[0][1] is None:
-        return None
-    (start_line, _), (end_line, _) = sorted(changes[0][1])
-    first, last = max(0, start_line), min(max(0, end_line), doc.line_count - 1)
-    if first > last:
-        return None  # (a range past the end: the document's clamping decides, not followed)
-    if "\r" in changes[0][0] or (first and doc.line_with_ending(first - 1).endswith("\r")):
-        return None  # (a "\n" typed after a lone "\r" joins the line above: not followed)
-    return first, [doc.line_with_ending(n) for n in range(first, last + 1)]
-
-
 def _lone_cr(text: str) -> bool:
     """A "\r" line break (LSP's) that redaction, which ends lines at "\n", does not see."""
     return "\r" in text.replace("\r\n", "")

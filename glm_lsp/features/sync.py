@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from glm_lsp.context.redacted import edit_span
+from glm_lsp.context.documents import lines_replaced
 from glm_lsp.features.completion import warm_up_soon
 
 
@@ -35,7 +35,7 @@ def register(server) -> None:
         old_lines = None
         if followers and any(rng is None for _, rng in changes):  # a whole-document change: compare lines to place it
             old_lines = [doc.line_with_ending(n) for n in range(doc.line_count)]
-        old_version, old_count, edited = doc.version, doc.line_count, edit_span(doc, changes)
+        old_version, old_count, edited = doc.version, doc.line_count, lines_replaced(doc, changes)
         state.documents.change(uri, params.text_document.version, changes, state.encoding)
         if edited is not None:  # the redacted copy follows the edit (and is made again when idle)
             first, replaced = edited

@@ -410,9 +410,18 @@ def _random_edits_match_reference(start, data):
         rng = (position(), position())
         new = data.draw(texts.filter(lambda s: len(s) <= 12) | st.just(""))
         expected = ref_apply(reference, new, rng, encoding)
+        before = [doc.line_with_ending(n) for n in range(doc.line_count)]
+        replaced = documents.lines_replaced(doc, [(new, rng)])
         doc.apply_change(new, rng, encoding)
         reference = expected
         assert_matches(doc, reference)
+        if replaced is not None:  # the lines around the ones it names are the same, moved
+            first, old = replaced
+            after = [doc.line_with_ending(n) for n in range(doc.line_count)]
+            moved = len(after) - len(before)
+            assert old == before[first : first + len(old)]
+            assert after[:first] == before[:first]
+            assert after[first + len(old) + moved :] == before[first + len(old) :]
         # Absolute offsets agree with the reference too (the kept block sums follow the edits).
         assert doc.offset_at(*rng[0], encoding) == ref_offset(reference, *rng[0], encoding)
         for line in range(doc.line_count):

@@ -8,7 +8,7 @@ import pytest
 
 from glm_lsp.context import redacted
 from glm_lsp.context.builder import ContextBuilder
-from glm_lsp.context.documents import DocumentStore
+from glm_lsp.context.documents import DocumentStore, lines_replaced
 from glm_lsp.context.privacy import REDACTED, Privacy
 from glm_lsp.settings import Settings
 from tests.unit.test_privacy import PEM_BODY
@@ -273,7 +273,7 @@ RARE = ["define(", "x = f(", "-----BEGIN RSA PRIVATE KEY-----", PEM_BODY[0], "--
 def follow(ws, views, doc, text: str, rng) -> None:
     """Apply one LSP change as the server does (sync.py) and let the copy follow it."""
     changes = [(text, rng)]
-    old_version, old_count, edited = doc.version, doc.line_count, redacted.edit_span(doc, changes)
+    old_version, old_count, edited = doc.version, doc.line_count, lines_replaced(doc, changes)
     ws.documents.change(doc.uri, doc.version + 1, changes, "utf-16")
     if edited is not None:
         first, old_lines = edited
