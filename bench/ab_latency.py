@@ -6,10 +6,13 @@ server per source tree (a checkout or ``git worktree`` of another commit; ``.`` 
 one), opens the same buffers in each (completion_latency.py part 1: a 10,000-line Python
 buffer and 50 others of 2,000 lines), and sends the same requests to all of them in turn,
 alternating the order, so that machine speed changes hit every version alike. Each
-server answers 5 warm-up requests and goes quiet first (its redacted copies made).
+server answers 5 warm-up requests and goes quiet first (its redacted copies made), but in the
+``opening`` series.
 
 Series:
 - ``settled``: Invoked requests at fresh spots, no edits;
+- ``opening``: the same right after the warm-up, without waiting for the servers to go
+  quiet (back-to-back requests leave no pause for the redacted copies to be made);
 - ``keystroke``: a one-character ``didChange`` at the spot, then the request (timed
   from the didChange);
 - ``word``: five keystrokes in a row at each spot, a request after every one.
@@ -85,11 +88,12 @@ async def run(args) -> list[cl.Series]:
         for client in clients:
             for spot in spots[:5]:
                 await cl.lean_inline(client, fake, main_uri, spot, None)
-        for client in clients:
-            await cl.until_idle(client.process.pid)
+        if args.series != "opening":
+            for client in clients:
+                await cl.until_idle(client.process.pid)
         series = [cl.Series(str(tree)) for tree in trees]
         versions = [2] * len(trees)
-        keystrokes = {"settled": 0, "keystroke": 1, "word": WORD_KEYSTROKES}[args.series]
+        keystrokes = {"settled": 0, "opening": 0, "keystroke": 1, "word": WORD_KEYSTROKES}[args.series]
         for k, (line, character) in enumerate(spots[5:]):
             order = range(len(trees)) if k % 2 == 0 else reversed(range(len(trees)))
             for i in order:
@@ -109,7 +113,7 @@ async def run(args) -> list[cl.Series]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("trees", nargs="+", help="glm-lsp source trees ('.' is this checkout)")
-    parser.add_argument("--series", choices=["settled", "keystroke", "word"], default="settled")
+    parser.add_argument("--series", choices=["settled", "opening", "keystroke", "word"], default="settled")
     parser.add_argument("--requests", type=int, default=200, help="spots per tree")
     parser.add_argument("--main-lines", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=20240611)
