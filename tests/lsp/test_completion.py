@@ -393,3 +393,27 @@ async def test_keystroke_after_keystroke_beside_a_secret_it_never_leaves(lsp, fa
     prompts = [r.body["messages"][-1]["content"] for r in fake.requests]
     assert len(prompts) == 3 and all("Tr0ub4dor" not in p for p in prompts)
     assert all("[REDACTED]" in p for p in prompts)
+
+
+async def test_secrets_typed_after_the_copy_was_made_never_leave(lsp, fake, workspace):
+    """Once the buffer's redacted copy is ready, it follows the typing (context/redacted.py): the
+    lines typed are redacted on their own, the rest is taken from the copy. A secret typed on a new
+    line below the cursor's, and then one on the cursor's line, never go out once they are whole."""
+    fake.default = reply_text("()")  # (never typed here: no keystroke is served from the cache)
+    code = ("import os\n\n\ndef connect(url):\n    return open_db(url)\n\n\n"
+            "def checkout(cart):\n    total = connect(cart.url)\n    return total\n")
+    below, typing = "    api_key = 'sk-proj-Qw7Zx81PmL0vRt55'", "    password = 'Tr0ub4dor-and-3-horses'"
+    async with lsp("vscode", init_options={"completion": {"debounceMs": 0}}) as client:
+        editor = Editor(client)
+        uri = (workspace / "shop.py").as_uri()
+        editor.open(uri, code)
+        await asyncio.sleep(1.5)  # idle: the copy is made
+        editor.type(uri, (4, 23), "\n" + below)  # pasted below the line the cursor will be on
+        for n, key in enumerate(typing):
+            editor.type(uri, (4, n), key)  # typed on line 4 (the old line moves right)
+            await inline(client, uri, 4, n + 1)
+    prompts = [r.body["messages"][-1]["content"] for r in fake.requests]
+    assert len(prompts) == len(typing)
+    assert all("sk-proj-Qw7Zx81PmL0vRt55" not in p for p in prompts)
+    whole = [p for p, n in zip(prompts, range(1, len(typing) + 1)) if typing[:n].endswith("'Tr0ub4dor-and-3-horses'")]
+    assert whole and all("Tr0ub4dor" not in p for p in whole)
