@@ -41,9 +41,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import completion_latency as cl  # noqa: E402  (the corpus, the fake and the timed request)
 from lean_client import LeanClient  # noqa: E402
-from lsprotocol import converters  # noqa: E402
 
-from tests.clients import capabilities  # noqa: E402
 
 WORD_KEYSTROKES = 5
 
@@ -56,16 +54,7 @@ async def start(tree: Path, fake, workspace: Path, corpus, env: dict[str, str]) 
         client = await LeanClient.start([sys.executable, "-m", "glm_lsp", "serve"], {**env, "PYTHONPATH": str(tree)})
     finally:
         os.chdir(here)
-    await client.request("initialize", {
-        "processId": os.getpid(), "capabilities": converters.get_converter().unstructure(capabilities("vscode")),
-        "initializationOptions": {"baseUrl": fake.url + "/api/paas/v4", "maxRetries": 0,
-                                  "completion": {"debounceMs": 0}},
-        "rootUri": workspace.as_uri(), "workspaceFolders": [{"uri": workspace.as_uri(), "name": "project"}],
-    })
-    client.notify("initialized", {})
-    for uri, language, text in corpus:
-        client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language,
-                                                                "version": 1, "text": text}})
+    await cl.open_corpus(client, cl.glm_options(fake), workspace, corpus)
     return client
 
 

@@ -560,22 +560,33 @@ async def lean_inline(client: LeanClient, fake: FakeGLM, uri: str, pos: tuple[in
     record(series, seconds, bool(result and result.get("items")), own)
 
 
-async def start_minimal(fake: FakeGLM, workspace: Path, tmp: Path, corpus) -> LeanClient:
-    """bench/minimal_completion_server.py, initialized, with the corpus open."""
+def glm_options(fake: FakeGLM) -> dict:
+    """glm-lsp's initializationOptions for part 1: the fake, no retries, no debounce."""
+    return {"baseUrl": fake.url + "/api/paas/v4", "maxRetries": 0, "completion": {"debounceMs": 0}}
+
+
+async def open_corpus(client: LeanClient, options: dict, workspace: Path, corpus, timeout: float = TIMEOUT) -> None:
+    """initialize (VS Code's capabilities) with ``options``, initialized, and every buffer opened."""
     from lsprotocol import converters
 
-    client = await LeanClient.start([sys.executable, str(ROOT / "bench" / "minimal_completion_server.py")],
-                                    clean_env(tmp))
     await asyncio.wait_for(client.request("initialize", {
         "processId": os.getpid(),
         "capabilities": converters.get_converter().unstructure(capabilities("vscode")),
-        "initializationOptions": {"baseUrl": fake.url + "/api/paas/v4"},
-        "rootUri": workspace.as_uri(),
-    }), TIMEOUT)
+        "clientInfo": {"name": "Visual Studio Code", "version": "1.95.0"},
+        "initializationOptions": options,
+        "rootUri": workspace.as_uri(), "workspaceFolders": [{"uri": workspace.as_uri(), "name": "project"}],
+    }), timeout)
     client.notify("initialized", {})
     for uri, language, text in corpus:
         client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language,
                                                                 "version": 1, "text": text}})
+
+
+async def start_minimal(fake: FakeGLM, workspace: Path, tmp: Path, corpus) -> LeanClient:
+    """bench/minimal_completion_server.py, initialized, with the corpus open."""
+    client = await LeanClient.start([sys.executable, str(ROOT / "bench" / "minimal_completion_server.py")],
+                                    clean_env(tmp))
+    await open_corpus(client, {"baseUrl": fake.url + "/api/paas/v4"}, workspace, corpus)
     return client
 
 
@@ -601,8 +612,6 @@ async def bare_http(fake: FakeGLM, body: dict, count: int) -> list[float]:
 
 async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
     """Part 1: what glm-lsp adds to an inline completion, timed by a lean client (bench/lean_client.py)."""
-    from lsprotocol import converters
-
     main_uri, _, main_text = corpus[0]
     rng = random.Random(args.seed + 3)
     word_spots = max(1, args.requests // WORD_KEYSTROKES)
@@ -617,18 +626,7 @@ async def server_added(args, corpus, workspace: Path, tmp: Path) -> None:
     client = None
     try:
         client = await LeanClient.start([sys.executable, "-m", "glm_lsp", "serve"], clean_env(tmp))
-        await asyncio.wait_for(client.request("initialize", {
-            "processId": os.getpid(),
-            "capabilities": converters.get_converter().unstructure(capabilities("vscode")),
-            "clientInfo": {"name": "Visual Studio Code", "version": "1.95.0"},
-            "initializationOptions": {"baseUrl": fake.url + "/api/paas/v4", "maxRetries": 0,
-                                      "completion": {"debounceMs": 0}},
-            "rootUri": workspace.as_uri(), "workspaceFolders": [{"uri": workspace.as_uri(), "name": "project"}],
-        }), TIMEOUT)
-        client.notify("initialized", {})
-        for uri, language, text in corpus:
-            client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language,
-                                                                    "version": 1, "text": text}})
+        await open_corpus(client, glm_options(fake), workspace, corpus)
         usage = {"command": "glm.usage"}
         await asyncio.wait_for(client.request("workspace/executeCommand", usage), TIMEOUT)
         for i, spot in enumerate(spots[: args.warmup]):  # the first one indexes the 50 buffers

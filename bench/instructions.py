@@ -41,9 +41,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import completion_latency as cl  # noqa: E402  (the corpus, the fake and the timed request)
 from lean_client import LeanClient  # noqa: E402
-from lsprotocol import converters  # noqa: E402
 
-from tests.clients import capabilities  # noqa: E402
 
 TIMEOUT = 600.0  # a server under valgrind runs ~50x slower
 
@@ -75,16 +73,8 @@ async def count(label: str, command: list[str], cwd: Path, pythonpath: str | Non
         if "minimal_completion_server" in " ".join(command):
             options = {"baseUrl": fake.url + "/api/paas/v4"}
         else:
-            options = {"baseUrl": fake.url + "/api/paas/v4", "maxRetries": 0, "completion": {"debounceMs": 0}}
-        await asyncio.wait_for(client.request("initialize", {
-            "processId": os.getpid(), "capabilities": converters.get_converter().unstructure(capabilities("vscode")),
-            "initializationOptions": options, "rootUri": workspace.as_uri(),
-            "workspaceFolders": [{"uri": workspace.as_uri(), "name": "project"}],
-        }), TIMEOUT)
-        client.notify("initialized", {})
-        for uri, language, text in corpus:
-            client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": language,
-                                                                    "version": 1, "text": text}})
+            options = cl.glm_options(fake)
+        await cl.open_corpus(client, options, workspace, corpus, TIMEOUT)
         cl.TIMEOUT = TIMEOUT
         for spot in spots[:5]:
             await cl.lean_inline(client, fake, main_uri, spot, None)

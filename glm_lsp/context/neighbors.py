@@ -229,12 +229,8 @@ class _Group:
 
 def _lane_counts(lanes: list[int], windows: int) -> tuple[bytes | list[int], bytes]:
     """Per window, how many of ``lanes`` hold it: (exact counts, counts capped at 255 as bytes)."""
-    if len(lanes) <= 255:  # no byte can overflow into the next window's
-        counts = sum(lanes).to_bytes(windows, "little")
-        return counts, counts
-    parts = [sum(lanes[i : i + 255]).to_bytes(windows, "little") for i in range(0, len(lanes), 255)]
-    exact = list(map(sum, zip(*parts)))
-    return exact, bytes(map(min, exact, repeat(255)))
+    # (at most 255 per sum: no byte can overflow into the next window's)
+    return _summed_counts([sum(lanes[i : i + 255]) for i in range(0, len(lanes), 255)] or [0], windows)
 
 
 def _summed_counts(sums: list[int], windows: int) -> tuple[bytes | list[int], bytes]:
