@@ -119,7 +119,7 @@ def lsp(fake, workspace):
             ), 30)
             if PRESETS[preset].configuration:  # settings from the editor are in before the test starts
                 await until(lambda: client.config_pulls >= 1, timeout=10)
-                await barrier(client)
+                await answer_applied(client)
             yield client
         finally:
             process = client._server
@@ -143,7 +143,17 @@ async def reconfigure(client: LanguageClient, values: dict) -> None:
     client.set_configuration(values, section="glm")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
     await until(lambda: client.config_pulls > before, timeout=10)
-    # The answer reaches the server before this request, and is applied before it runs.
+    await answer_applied(client)
+
+
+async def answer_applied(client: LanguageClient) -> None:
+    """Wait until the server has applied the configuration the client just answered.
+
+    One barrier is not enough: the answer and the barrier's request can arrive in one read,
+    and the server answers that (synchronous) hover before it resumes the coroutine that
+    awaited the configuration. The second request can only be read after the server's
+    loop went idle, so by then the answer is applied."""
+    await barrier(client)
     await barrier(client)
 
 

@@ -17,7 +17,7 @@ from pygls.exceptions import JsonRpcException
 
 from tests.clients import PRESETS
 from tests.fake_glm import Reply, Stall, Text, reply_text
-from tests.faults.conftest import barrier, reconfigure, user_messages
+from tests.faults.conftest import answer_applied, barrier, reconfigure, user_messages
 from tests.lsp.conftest import TEST_KEY, execute, open_doc, rng, until
 from tests.lsp.editor import Editor
 
@@ -509,7 +509,7 @@ async def test_a_glm_section_that_is_not_an_object(lsp, fake, workspace, section
         before = client.config_pulls
         client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
         await until(lambda: client.config_pulls > before, timeout=10)
-        await barrier(client)
+        await answer_applied(client)
         assert len(client.messages) <= 1, [m.message for m in client.messages]
         fake.push(reply_text("still configured"))
         assert await execute(client, "glm.explain", {"uri": uri}) == "still configured"
