@@ -11,6 +11,7 @@ import pytest
 
 KEY = "Zq7Xv2Lp9Wd4Rk8Tn3Hy"  # random-looking, so no 4-character window of it occurs in normal output
 ZAI_PATH = "/api/paas/v4"
+RESTORE_SIGINT = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
 
 
 def child_env(extra: dict[str, str] | None = None, *, xdg: Path) -> dict[str, str]:
@@ -55,8 +56,11 @@ class Cli:
         return done
 
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """The command, running: with Ctrl-C (SIGINT) at its default even when this test
+        run was started in the background (``cmd &`` in a script), which ignores SIGINT
+        for itself and its children. The exec keeps the default; Python then handles it."""
         return subprocess.Popen(
-            self.argv(*args),
+            [sys.executable, "-c", RESTORE_SIGINT, *self.argv(*args)],
             cwd=self.cwd,
             env=self.env(env),
             stdin=subprocess.DEVNULL,
