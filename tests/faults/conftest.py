@@ -29,7 +29,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from tests.clients import PRESETS, capabilities
-from tests.lsp.conftest import TEST_KEY, until
+from tests.lsp.conftest import TEST_KEY, count_configuration_pulls, until
 
 SHUTDOWN_SECONDS = 5
 EXIT_SECONDS = 10
@@ -89,15 +89,7 @@ def lsp(fake, workspace):
             server_command=[sys.executable, "-m", "glm_lsp", "serve"], server_env=server_env
         )
         client: LanguageClient = await config.start()
-        client.config_pulls = 0
-        features = client.protocol.fm.features
-        answer_configuration = features[types.WORKSPACE_CONFIGURATION]
-
-        def counting_configuration(params: types.ConfigurationParams):
-            client.config_pulls += 1
-            return answer_configuration(params)
-
-        features[types.WORKSPACE_CONFIGURATION] = counting_configuration
+        count_configuration_pulls(client)
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)
         def apply_edit(params: types.ApplyWorkspaceEditParams):  # replaced by an Editor in most tests

@@ -90,6 +90,19 @@ def lsp(fake, workspace):
     return start
 
 
+def count_configuration_pulls(client: LanguageClient) -> None:
+    """Count the server's ``workspace/configuration`` requests in ``client.config_pulls``."""
+    client.config_pulls = 0
+    features = client.protocol.fm.features
+    answer_configuration = features[types.WORKSPACE_CONFIGURATION]
+
+    def counting_configuration(params: types.ConfigurationParams):
+        client.config_pulls += 1
+        return answer_configuration(params)
+
+    features[types.WORKSPACE_CONFIGURATION] = counting_configuration
+
+
 def open_doc(client: LanguageClient, workspace: Path, name: str, text: str, language: str = "python", version: int = 1) -> str:
     path = workspace / name
     path.write_text(text, encoding="utf-8", newline="")

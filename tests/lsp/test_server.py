@@ -11,7 +11,15 @@ from pygls.exceptions import JsonRpcException
 
 from tests.clients import PRESETS, preset_names
 from tests.fake_glm import Reply, Stall, Text, reply_error, reply_text
-from tests.lsp.conftest import TEST_KEY, execute, open_doc, rng, until
+from tests.faults.conftest import reconfigure
+from tests.lsp.conftest import (
+    TEST_KEY,
+    count_configuration_pulls,
+    execute,
+    open_doc,
+    rng,
+    until,
+)
 from tests.unit.test_documents import ref_apply, ref_lines
 
 COMMANDS = {"glm.fix", "glm.rewrite", "glm.docstring", "glm.tests", "glm.explain", "glm.usage",
@@ -48,9 +56,8 @@ async def test_workspace_configuration_wins_and_changes_apply_without_restart(ls
     async with lsp(init_options={"model": "from-init"}, configuration={"model": "from-config"}) as client:
         uri = open_doc(client, workspace, "a.py", CODE)
         await execute(client, "glm.explain", {"uri": uri})
-        client.set_configuration({"model": "changed"}, section="glm")
-        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
-        await asyncio.sleep(0.3)
+        count_configuration_pulls(client)
+        await reconfigure(client, {"model": "changed"})
         await execute(client, "glm.explain", {"uri": uri})
     assert [r.body["model"] for r in fake.requests] == ["from-config", "changed"]
 
