@@ -16,7 +16,6 @@ cache hits; the volatile part (the cursor region) is put last by the prompts.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import time

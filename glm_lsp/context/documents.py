@@ -312,7 +312,6 @@ def lines_replaced(doc: Document, changes) -> tuple[int, list[str]] | None:
     return first, [doc.line_with_ending(n) for n in range(first, last + 1)]
 
 
-
 class DocumentStore:
     """The documents the editor has open, by URI."""
 
